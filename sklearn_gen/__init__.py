@@ -1,0 +1,21 @@
+"""sklearn_gen: deep generative models for tabular data as scikit-learn estimators.
+
+Fit a generator on a DataFrame, ``sample`` realistic synthetic rows, tune it with
+``GridSearchCV`` against SDMetrics quality, and compose it with scikit-learn.
+"""
+
+__version__ = "0.1.0"
+
+from .base import BaseGenerator, is_generator
+from .generators import TVAEGenerator
+from .preprocessing import TabularEncoder
+from .utils._pipeline import sample_pipeline
+
+__all__ = [
+    "BaseGenerator",
+    "TVAEGenerator",
+    "TabularEncoder",
+    "__version__",
+    "is_generator",
+    "sample_pipeline",
+]

@@ -1,0 +1,21 @@
+"""Training core: skorch nets per objective, on-device batching, devices, seeding.
+
+Private: the generators are the public face of this layer.
+"""
+
+from ._batching import IndexBatchIterator
+from ._callbacks import EpochProgressBar, FiniteLossGuard
+from ._device import resolve_device
+from ._nets import TableNet, VAENet
+from ._random import make_torch_generator, torch_seed
+
+__all__ = [
+    "EpochProgressBar",
+    "FiniteLossGuard",
+    "IndexBatchIterator",
+    "TableNet",
+    "VAENet",
+    "make_torch_generator",
+    "resolve_device",
+    "torch_seed",
+]

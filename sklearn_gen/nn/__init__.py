@@ -1,0 +1,11 @@
+"""PyTorch modules and losses (no scikit-learn here).
+
+Every module reads a :class:`~sklearn_gen.preprocessing.Layout` to know which output
+units are scalars and which are class blocks.
+"""
+
+from ._losses import ELBOLoss, SpanLoss
+from ._outputs import SpanIndex, sample_outputs
+from ._tvae import TVAEModule
+
+__all__ = ["ELBOLoss", "SpanIndex", "SpanLoss", "TVAEModule", "sample_outputs"]

@@ -1,0 +1,71 @@
+"""Reconstruction losses over layout spans."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._outputs import SpanIndex
+
+
+class SpanLoss(nn.Module):
+    """Negative log-likelihood of an encoded batch under per-span output heads.
+
+    Scalar spans are Gaussian with a per-unit scale ``sigma`` (after tanh for tanh
+    spans, as in TVAE); class blocks are categorical (cross-entropy on logits). The
+    sum over rows and spans is divided by the batch size.
+
+    Parameters
+    ----------
+    layout : Layout
+        The encoder's layout.
+    """
+
+    def __init__(self, layout):
+        super().__init__()
+        self.index = SpanIndex(layout)
+
+    def forward(self, out, target, sigma):
+        """Loss of raw outputs ``out`` for encoded ``target`` given scales ``sigma``."""
+        n = target.shape[0]
+        index = self.index
+        total = out.new_zeros(())
+        if index.n_scalars:
+            scalar_out, scalar_enc, _ = index.tensors(out.device)
+            pred = index.scalars(out)
+            std = sigma[scalar_out]
+            diff = target[:, scalar_enc] - pred
+            total = total + (diff.pow(2) / (2 * std.pow(2))).sum() + n * torch.log(std).sum()
+        for out_start, out_stop, enc_start, enc_stop, is_code in index.discrete:
+            if is_code:
+                labels = target[:, enc_start].long()
+            else:
+                labels = target[:, enc_start:enc_stop].argmax(dim=1)
+            total = total + F.cross_entropy(
+                out[:, out_start:out_stop], labels, reduction="sum"
+            )
+        return total / n
+
+
+class ELBOLoss(nn.Module):
+    """TVAE's objective: ``loss_factor`` x reconstruction NLL + KL(q(z|x) || N(0, I)).
+
+    Parameters
+    ----------
+    layout : Layout
+        The encoder's layout.
+    loss_factor : float, default=2.0
+        Weight of the reconstruction term (SDV's TVAE default is 2).
+    """
+
+    def __init__(self, layout, loss_factor=2.0):
+        super().__init__()
+        self.reconstruction = SpanLoss(layout)
+        self.loss_factor = loss_factor
+
+    def forward(self, outputs, target):
+        """``outputs`` is the TVAE module's ``(out, mu, logvar, sigma)``."""
+        out, mu, logvar, sigma = outputs
+        n = target.shape[0]
+        nll = self.reconstruction(out, target, sigma)
+        kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / n
+        return self.loss_factor * nll + kld

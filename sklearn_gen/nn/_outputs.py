@@ -1,0 +1,120 @@
+"""From raw network outputs to rows in the encoder's space, per layout span."""
+
+import torch
+
+
+class SpanIndex:
+    """Index tensors precomputed from a layout, so per-batch work is a few gathers.
+
+    Holds plain Python lists (so it pickles anywhere) and builds the index tensors
+    once per device on first use.
+
+    Parameters
+    ----------
+    layout : Layout
+        The encoder's layout.
+
+    Attributes
+    ----------
+    discrete : list of (out_start, out_stop, enc_start, enc_stop, is_code)
+        Class blocks in output and encoded coordinates.
+    n_encoded, n_output : int
+        Widths of the encoded matrix and of the network output.
+    """
+
+    def __init__(self, layout):
+        self._scalar_out, self._scalar_enc, self._tanh = [], [], []
+        self.discrete = []
+        for span, start, stop in layout.output_slices():
+            if span.activation in ("tanh", "linear"):
+                self._scalar_out.append(start)
+                self._scalar_enc.append(span.start)
+                self._tanh.append(span.activation == "tanh")
+            else:
+                self.discrete.append(
+                    (start, stop, span.start, span.stop, span.activation == "code")
+                )
+        self.n_encoded = layout.n_features
+        self.n_output = layout.output_width
+        self._cache = {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        return state
+
+    def tensors(self, device):
+        """``(scalar_out, scalar_enc, tanh_mask)`` index tensors on ``device``."""
+        key = str(device)
+        if key not in self._cache:
+            self._cache[key] = (
+                torch.tensor(self._scalar_out, dtype=torch.long, device=device),
+                torch.tensor(self._scalar_enc, dtype=torch.long, device=device),
+                torch.tensor(self._tanh, dtype=torch.bool, device=device),
+            )
+        return self._cache[key]
+
+    @property
+    def n_scalars(self):
+        """Number of scalar (tanh or linear) units."""
+        return len(self._scalar_out)
+
+    def scalars(self, out):
+        """Activated scalar outputs, shape (n, n_scalars)."""
+        scalar_out, _, tanh_mask = self.tensors(out.device)
+        values = out[:, scalar_out]
+        return torch.where(tanh_mask, torch.tanh(values), values)
+
+
+def sample_outputs(out, index, *, sigma=None, generator=None, stochastic=True):
+    """Turn raw outputs into an encoded matrix the encoder can decode.
+
+    Parameters
+    ----------
+    out : Tensor of shape (n, n_output)
+        Raw network outputs (logits for class blocks).
+    index : SpanIndex
+        Precomputed layout indices (on ``out``'s device).
+    sigma : Tensor of shape (n_output,) or None
+        Per-unit noise scale added to scalar spans when ``stochastic`` (TVAE's
+        learned decoder scale).
+    generator : torch.Generator or None
+        Source of the sampling noise.
+    stochastic : bool, default=True
+        Sample classes from their softmax (Gumbel-max) and add ``sigma`` noise;
+        if False, take the argmax and the mean (a deterministic decode).
+
+    Returns
+    -------
+    encoded : Tensor of shape (n, n_encoded)
+        Scalars in place, class blocks one-hot (code spans hold the class index).
+    """
+    n = out.shape[0]
+    encoded = out.new_zeros((n, index.n_encoded))
+    scalar_out, scalar_enc, tanh_mask = index.tensors(out.device)
+    scalars = index.scalars(out)
+    if stochastic and sigma is not None and index.n_scalars:
+        noise = torch.randn(
+            scalars.shape, generator=generator, device=out.device, dtype=out.dtype
+        )
+        scalars = scalars + noise * sigma[scalar_out]
+    scalars = torch.where(tanh_mask, scalars.clamp(-1.0, 1.0), scalars)
+    encoded[:, scalar_enc] = scalars
+    if index.discrete:
+        if stochastic:
+            # Gumbel-max over all outputs at once: argmax(logits + G) samples the
+            # softmax of each block exactly.
+            uniform = torch.rand(
+                out.shape, generator=generator, device=out.device, dtype=out.dtype
+            )
+            scores = out - torch.log(-torch.log(uniform.clamp_min(1e-20)))
+        else:
+            scores = out
+        for out_start, out_stop, enc_start, enc_stop, is_code in index.discrete:
+            choice = scores[:, out_start:out_stop].argmax(dim=1)
+            if is_code:
+                encoded[:, enc_start] = choice.to(out.dtype)
+            else:
+                block = encoded[:, enc_start:enc_stop]
+                block.scatter_(1, choice[:, None], 1.0)
+    return encoded

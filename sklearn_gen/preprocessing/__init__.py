@@ -1,0 +1,7 @@
+"""Schema inference and encoding of mixed-type tables for the generators."""
+
+from ._encoder import TabularEncoder
+from ._layout import Layout, Span
+from ._schema import ColumnSchema
+
+__all__ = ["ColumnSchema", "Layout", "Span", "TabularEncoder"]
