@@ -169,18 +169,19 @@ class BaseGenerator(
 
     # ------------------------------------------------------------------ input
 
-    def _as_frame(self, X):
+    def _as_frame(self, X, *, min_samples=1):
         """Validate the table's shape and return it as a DataFrame (never a view).
 
         Arrays get integer column labels 0..n-1; DataFrames keep theirs. ``±inf``
         is refused with the offending columns named.
         """
         if isinstance(X, pd.DataFrame):
-            if X.shape[0] < 2:
+            if X.shape[0] < min_samples:
                 raise ValueError(
                     f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while "
-                    f"a minimum of 2 is required by {type(self).__name__}: a "
-                    "generator needs at least 2 rows to learn a distribution."
+                    f"a minimum of {min_samples} is required by {type(self).__name__}"
+                    + (": a generator needs at least 2 rows to learn a distribution."
+                       if min_samples > 1 else ".")
                 )
             if X.shape[1] < 1:
                 raise ValueError(
@@ -199,7 +200,7 @@ class BaseGenerator(
                 X,
                 dtype=None,
                 ensure_all_finite=False,
-                ensure_min_samples=2,
+                ensure_min_samples=min_samples,
                 ensure_min_features=1,
                 input_name="X",
                 estimator=self,
@@ -237,7 +238,10 @@ class BaseGenerator(
                 f"{len(y_series)} values."
             )
         name = y_series.name
-        if name is None or name in frame.columns:
+        if not self._input_is_frame_:
+            # Array columns are labelled by position: the target is the next one.
+            name = frame.shape[1]
+        elif name is None or name in frame.columns:
             name = "y" if "y" not in frame.columns else "target__y"
         self.target_name_ = name
         try:
@@ -255,8 +259,20 @@ class BaseGenerator(
 
     def _validated_frame(self, X, *, reset):
         """``validate_data`` for names / feature counts, then :meth:`_as_frame`."""
+        # Fitting needs two rows to learn anything; encoding one row is fine.
+        min_samples = 2 if reset else 1
+        if not isinstance(X, pd.DataFrame):
+            # Shape errors (1-D input, sparse, complex) first, with sklearn's wording.
+            X = check_array(
+                X,
+                dtype=None,
+                ensure_all_finite=False,
+                ensure_min_samples=min_samples,
+                input_name="X",
+                estimator=self,
+            )
         X = validate_data(self, X, skip_check_array=True, reset=reset)
-        return self._as_frame(X)
+        return self._as_frame(X, min_samples=min_samples)
 
     # ------------------------------------------------------------------ fit
 
@@ -326,6 +342,8 @@ class BaseGenerator(
 
     def _fit(self, X, y, *, warm_start):
         frame = self._validated_frame(X, reset=not warm_start)
+        if warm_start and len(frame) < 2:
+            raise ValueError("partial_fit needs at least 2 rows.")
         if warm_start:
             if (y is None) != (self.target_name_ is None):
                 raise ValueError(
