@@ -167,6 +167,14 @@ class BaseGenerator(
         tags.non_deterministic = False
         return tags
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch maps a CUDA-trained net to the CPU when CUDA is absent at load
+        # time; follow it, or sampling would ask for a device that is not there.
+        net = self.__dict__.get("net_")
+        if net is not None:
+            self.device_ = str(net.device)
+
     # ------------------------------------------------------------------ input
 
     def _as_frame(self, X, *, min_samples=1):
