@@ -35,11 +35,20 @@ class SpanLoss(nn.Module):
             std = sigma[scalar_out]
             diff = target[:, scalar_enc] - pred
             total = total + (diff.pow(2) / (2 * std.pow(2))).sum() + n * torch.log(std).sum()
-        for out_start, out_stop, enc_start, enc_stop, is_code in index.discrete:
-            if is_code:
-                labels = target[:, enc_start].long()
-            else:
-                labels = target[:, enc_start:enc_stop].argmax(dim=1)
+        if index.n_blocks:
+            # Cross-entropy of every one-hot block at once: sum of the blocks'
+            # log-sum-exp minus the target logits. Each block is shifted by its own
+            # (detached) max for stability; the sums are one matrix product.
+            unit_out, unit_enc, unit_block, grid, membership = index.block_tensors(
+                out.device
+            )
+            logits = out[:, unit_out]
+            block_max = logits.detach()[:, grid].amax(dim=-1)
+            shifted = torch.exp(logits - block_max[:, unit_block])
+            log_sum_exp = torch.log(shifted @ membership) + block_max
+            total = total + log_sum_exp.sum() - (logits * target[:, unit_enc]).sum()
+        for out_start, out_stop, enc_start, _, _ in index.codes:
+            labels = target[:, enc_start].long()
             total = total + F.cross_entropy(
                 out[:, out_start:out_stop], labels, reduction="sum"
             )

@@ -36,6 +36,25 @@ class SpanIndex:
                 )
         self.n_encoded = layout.n_features
         self.n_output = layout.output_width
+        # Units of the one-hot blocks (output and encoded positions) and, for each
+        # unit, its block: the loss takes every block's log-sum-exp with one
+        # matrix product instead of one cross-entropy call per column.
+        blocks = [d for d in self.discrete if not d[4]]
+        self._unit_out = [i for d in blocks for i in range(d[0], d[1])]
+        self._unit_enc = [i for d in blocks for i in range(d[2], d[3])]
+        self._unit_block = [b for b, d in enumerate(blocks) for _ in range(d[0], d[1])]
+        width = max((d[1] - d[0] for d in blocks), default=0)
+        # Per-block positions within the unit list, padded with the last unit of
+        # the block (harmless for a max), to find each block's max logit.
+        self._grid = []
+        offset = 0
+        for d in blocks:
+            size = d[1] - d[0]
+            self._grid.append(
+                list(range(offset, offset + size)) + [offset + size - 1] * (width - size)
+            )
+            offset += size
+        self.codes = [d for d in self.discrete if d[4]]
         self._cache = {}
 
     def __getstate__(self):
@@ -53,6 +72,32 @@ class SpanIndex:
                 torch.tensor(self._tanh, dtype=torch.bool, device=device),
             )
         return self._cache[key]
+
+    def block_tensors(self, device):
+        """``(unit_out, unit_enc, unit_block, grid, membership)`` on ``device``.
+
+        ``membership`` is the (n_units, n_blocks) 0/1 matrix mapping units to blocks.
+        """
+        key = "blocks:" + str(device)
+        if key not in self._cache:
+            unit_block = torch.tensor(self._unit_block, dtype=torch.long, device=device)
+            membership = torch.zeros(
+                (len(self._unit_block), len(self._grid)), device=device
+            )
+            membership[torch.arange(len(unit_block), device=device), unit_block] = 1.0
+            self._cache[key] = (
+                torch.tensor(self._unit_out, dtype=torch.long, device=device),
+                torch.tensor(self._unit_enc, dtype=torch.long, device=device),
+                unit_block,
+                torch.tensor(self._grid, dtype=torch.long, device=device),
+                membership,
+            )
+        return self._cache[key]
+
+    @property
+    def n_blocks(self):
+        """Number of one-hot (softmax) blocks."""
+        return len(self._grid)
 
     @property
     def n_scalars(self):
