@@ -127,8 +127,8 @@ def build_metadata(schema, data=None):
             sdtype = _SDTYPES[column.kind]
         except KeyError:
             raise ValueError(
-                f"Column {column.name!r} has unknown kind {column.kind!r}; expected one "
-                f"of {sorted(_SDTYPES)}."
+                f"Column {column.name!r} has unknown kind {column.kind!r}; "
+                f"expected one of {sorted(_SDTYPES)}."
             ) from None
         meta = {"sdtype": sdtype}
         if sdtype == "datetime":
@@ -166,31 +166,39 @@ def _as_frame(X, columns=None, argname="real"):
 
 
 def _infer_schema_metadata(real):
-    """Metadata for ``real`` from the encoder's schema inference, or pandas dtypes."""
+    """Metadata for ``real`` from the encoder's schema inference.
+
+    Falls back on pandas dtypes (:func:`_infer_sdtypes`) when the inference is
+    not available. Either way, a text column whose values are all dates in one
+    format is scored as a datetime.
+    """
     infer = _encoder_schema_inference()
-    if infer is not None:
-        try:
-            schema = infer(real)
-        except Exception:  # pragma: no cover - fall back on dtypes
-            schema = None
-        if schema is not None:
-            return build_metadata(schema, data=real)
-    return {
-        "columns": {_column_key(name): meta for name, meta in _infer_sdtypes(real).items()}
-    }
+    if infer is None:
+        inferred = _infer_sdtypes(real)
+    else:
+        schema = infer(real)
+        inferred = {}
+        for column in schema:
+            meta = build_metadata([column], data=real)["columns"][
+                _column_key(column.name)
+            ]
+            if column.kind == "categorical" and (
+                pdt.is_object_dtype(column.dtype) or pdt.is_string_dtype(column.dtype)
+            ):
+                fmt = _guess_datetime_format(real[column.name])
+                if fmt is not None:
+                    meta = {"sdtype": "datetime", "datetime_format": fmt}
+            inferred[column.name] = meta
+    return {"columns": {_column_key(name): meta for name, meta in inferred.items()}}
 
 
 def _encoder_schema_inference():
-    """The TabularEncoder's schema inference function, when it provides one."""
+    """The TabularEncoder's schema inference function, or None if unavailable."""
     try:
-        from ..preprocessing import _encoder
-    except ImportError:
+        from ..preprocessing._schema import infer_schema
+    except ImportError:  # pragma: no cover - encoder not installed
         return None
-    for name in ("infer_schema", "_infer_schema"):
-        function = getattr(_encoder, name, None)
-        if callable(function):
-            return function
-    return None
+    return infer_schema
 
 
 def _prepare(frame, metadata):
@@ -200,7 +208,9 @@ def _prepare(frame, metadata):
         column = frame[name]
         sdtype = meta["sdtype"]
         if sdtype == "numerical":
-            if not pdt.is_numeric_dtype(column.dtype) or pdt.is_bool_dtype(column.dtype):
+            if not pdt.is_numeric_dtype(column.dtype) or pdt.is_bool_dtype(
+                column.dtype
+            ):
                 column = pd.to_numeric(column, errors="coerce")
             column = column.astype("float64")
         elif sdtype == "datetime":
@@ -291,10 +301,14 @@ def quality_score(real, synthetic, *, schema=None, return_report=False):
     True
     """
     real_frame = _as_frame(real, argname="real")
-    synthetic_frame = _as_frame(synthetic, columns=real_frame.columns, argname="synthetic")
+    synthetic_frame = _as_frame(
+        synthetic, columns=real_frame.columns, argname="synthetic"
+    )
     for argname, frame in (("real", real_frame), ("synthetic", synthetic_frame)):
         if frame.shape[0] == 0:
-            raise ValueError(f"{argname} has no rows; the quality score needs at least one.")
+            raise ValueError(
+                f"{argname} has no rows; the quality score needs at least one."
+            )
         if frame.shape[1] == 0:
             raise ValueError(f"{argname} has no columns.")
         if frame.columns.has_duplicates:

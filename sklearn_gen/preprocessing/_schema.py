@@ -43,7 +43,13 @@ class ColumnSchema:
     n_missing : int
         Number of missing cells at fit.
     extra : dict
-        Strategy-specific learned parameters.
+        Learned encoding parameters. Datetime columns: ``"resolution_ns"`` (the
+        coarsest unit every value is a multiple of; decoded values are rounded to
+        it). Numeric and datetime columns: ``"strategy"`` and ``"fill_value"`` (what
+        a missing cell is encoded as); ``"means"``, ``"stds"``, ``"weights"``,
+        ``"log_weights"`` of the kept modes (mode-specific); ``"quantiles"`` and
+        ``"references"`` (quantile). Datetimes are handled as nanoseconds after
+        ``min``.
     """
 
     name: Any
@@ -85,6 +91,11 @@ _DATETIME_RESOLUTIONS_NS = (
 )
 
 
+def _is_object(dtype):
+    """Whether ``dtype`` is numpy's object dtype (not an extension dtype)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
 def _default_missing_value(dtype):
     """The marker pandas itself uses for a missing cell of ``dtype``."""
     if isinstance(dtype, pd.CategoricalDtype):
@@ -93,7 +104,7 @@ def _default_missing_value(dtype):
         return pd.NaT
     if isinstance(dtype, pd.api.extensions.ExtensionDtype):
         return dtype.na_value
-    if dtype == object:
+    if _is_object(dtype):
         return None
     return np.nan
 
@@ -106,7 +117,9 @@ def _infer_kind(series, force_discrete):
         return "boolean"
     if ptypes.is_datetime64_any_dtype(dtype):
         return "datetime"
-    if ptypes.is_timedelta64_dtype(dtype) or ptypes.is_complex_dtype(dtype):
+    if ptypes.is_complex_dtype(dtype):
+        raise ValueError(f"Complex data not supported (column {series.name!r}).")
+    if ptypes.is_timedelta64_dtype(dtype):
         raise TypeError(
             f"Column {series.name!r} has dtype {dtype}, which TabularEncoder does not "
             "support; convert it to a number or list it in discrete_columns."
@@ -115,7 +128,7 @@ def _infer_kind(series, force_discrete):
         return "integer"
     if ptypes.is_float_dtype(dtype):
         return "continuous"
-    if dtype == object:
+    if _is_object(dtype):
         # Plain objects: booleans and numbers keep their kind; the rest is categorical.
         inferred = ptypes.infer_dtype(series, skipna=True)
         if inferred == "boolean":
@@ -128,7 +141,7 @@ def _infer_kind(series, force_discrete):
 
 
 def _factorize_categories(observed):
-    """Distinct observed values, sorted when they can be, else in order of appearance."""
+    """Distinct observed values, sorted if they compare, else in order of appearance."""
     try:
         _, uniques = pd.factorize(observed, sort=True)
     except TypeError:  # mixed types that do not compare
@@ -187,7 +200,7 @@ def infer_schema(frame, discrete_columns=()):
         mask = np.asarray(series.isna())
         n_missing = int(mask.sum())
         missing_value = _default_missing_value(series.dtype)
-        if n_missing and series.dtype == object:
+        if n_missing and _is_object(series.dtype):
             missing_value = series[mask].iloc[0]  # keep the user's marker (None, nan…)
         column = ColumnSchema(
             name=name,
@@ -244,7 +257,7 @@ def column_to_numeric(series, column):
         values = (ns - np.int64(column.min)).astype(np.float64)
         values[mask] = np.nan
         return values
-    if series.dtype == object:
+    if _is_object(series.dtype):
         values = series.to_numpy(dtype=object, na_value=np.nan)
         try:
             return values.astype(np.float64)
@@ -305,7 +318,7 @@ def numeric_to_column(values, missing, column):
         result = values.astype(object)
         result[missing] = column.missing_value
         return pd.array(result, dtype=dtype)
-    if dtype == object:
+    if _is_object(dtype):
         if column.kind == "integer":
             result = values.astype(np.int64).astype(object)
         else:
@@ -374,7 +387,7 @@ def codes_to_column(codes, column):
     lookup[:n_categories] = column.categories
     lookup[n_categories] = column.missing_value
     values = lookup[codes]
-    if dtype == object:
+    if _is_object(dtype):
         return values
     if isinstance(dtype, pd.api.extensions.ExtensionDtype):
         numpy_dtype = getattr(dtype, "numpy_dtype", None)
