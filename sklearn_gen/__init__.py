@@ -7,12 +7,13 @@ Fit a generator on a DataFrame, ``sample`` realistic synthetic rows, tune it wit
 __version__ = "0.1.0"
 
 from .base import BaseGenerator, is_generator
-from .generators import TVAEGenerator
+from .generators import CTGANGenerator, TVAEGenerator
 from .preprocessing import TabularEncoder
 from .utils._pipeline import sample_pipeline
 
 __all__ = [
     "BaseGenerator",
+    "CTGANGenerator",
     "TVAEGenerator",
     "TabularEncoder",
     "__version__",

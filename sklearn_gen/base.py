@@ -443,14 +443,17 @@ class BaseGenerator(
         for name in self.net_._modules:
             getattr(self.net_, name + "_").eval()
 
-    def _generate(self, n_samples, generator):
-        """``n_samples`` decoded rows (DataFrame with the fitted table's columns)."""
+    def _generate(self, n_samples, generator, **sample_kwargs):
+        """``n_samples`` decoded rows (DataFrame with the fitted table's columns).
+
+        ``sample_kwargs`` go to ``_sample_encoded`` (e.g. a native condition).
+        """
         self._eval()
         chunks = []
         with torch.inference_mode():
             for start in range(0, n_samples, _SAMPLE_CHUNK):
                 size = min(_SAMPLE_CHUNK, n_samples - start)
-                encoded = self._sample_encoded(size, generator)
+                encoded = self._sample_encoded(size, generator, **sample_kwargs)
                 chunks.append(self.encoder_.inverse_transform(encoded.cpu().numpy()))
         if not chunks:
             empty = np.zeros((0, self.encoder_.layout_.n_features), dtype=np.float32)
@@ -623,6 +626,14 @@ class BaseGenerator(
                 out[name] = frame[name].astype(out[name].dtype).to_numpy()
         return out
 
+    def _generate_candidates(self, n_samples, target, generator):
+        """Candidate rows for the condition tuple ``target`` ({column: value}).
+
+        The rejection loop keeps the candidates that match. Families with native
+        conditioning override this to steer the model towards ``target``.
+        """
+        return self._generate(n_samples, generator)
+
     def _rejection_sample(self, n_needed, target, schemas, generator):
         """Draw candidates until ``n_needed`` rows match ``target`` (bounded)."""
         kept, n_kept, n_drawn = [], 0, 0
@@ -638,7 +649,7 @@ class BaseGenerator(
                     "generator with native conditioning."
                 )
             size = int(min(max((n_needed - n_kept) / max(rate, 1e-4) * 1.2, 1024), budget))
-            candidates = self._generate(size, generator)
+            candidates = self._generate_candidates(size, target, generator)
             mask = self._match(candidates, target, schemas)
             n_drawn += size
             hits = candidates[mask]

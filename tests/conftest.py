@@ -15,6 +15,16 @@ SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 #: Tiny configurations so every generator trains in a second or two in tests.
 INIT_PARAMS = {
+    "CTGANGenerator": dict(
+        epochs=2,
+        batch_size=64,
+        pac=4,
+        embedding_dim=8,
+        generator_dim=(16,),
+        discriminator_dim=(16,),
+        device="cpu",
+        random_state=0,
+    ),
     "TVAEGenerator": dict(
         epochs=2,
         batch_size=64,

@@ -6,12 +6,13 @@ Private: the generators are the public face of this layer.
 from ._batching import IndexBatchIterator
 from ._callbacks import EpochProgressBar, FiniteLossGuard
 from ._device import resolve_device
-from ._nets import TableNet, VAENet
+from ._nets import GANNet, TableNet, VAENet
 from ._random import make_torch_generator, torch_seed
 
 __all__ = [
     "EpochProgressBar",
     "FiniteLossGuard",
+    "GANNet",
     "IndexBatchIterator",
     "TableNet",
     "VAENet",

@@ -1,5 +1,6 @@
 """The generator estimators, one thin class per model family."""
 
+from ._ctgan import CTGANGenerator
 from ._tvae import TVAEGenerator
 
-__all__ = ["TVAEGenerator"]
+__all__ = ["CTGANGenerator", "TVAEGenerator"]

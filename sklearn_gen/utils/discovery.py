@@ -16,8 +16,8 @@ def all_generators():
     Examples
     --------
     >>> from sklearn_gen.utils import all_generators
-    >>> [name for name, _ in all_generators()][:1]
-    ['TVAEGenerator']
+    >>> "TVAEGenerator" in [name for name, _ in all_generators()]
+    True
     """
     from .. import generators
     from ..base import BaseGenerator
