@@ -677,12 +677,13 @@ class BaseGenerator(
         check_is_fitted(self)
         frame = self._validated_frame(X, reset=False)
         if self.target_name_ is not None:
-            # The target is not part of X: encode a placeholder, then replace its
-            # units by their training mean (the class frequencies for a label).
-            placeholder = self.encoder_.inverse_transform(
+            # The target is not part of X: encode any valid stand-in value, then
+            # replace its units by their training mean (the class frequencies for a
+            # label), so the representation does not depend on the stand-in.
+            stand_in = self.encoder_.inverse_transform(
                 np.zeros((1, self.encoder_.layout_.n_features), dtype=np.float32)
             )[self.target_name_].iloc[0]
-            frame[self.target_name_] = placeholder
+            frame[self.target_name_] = stand_in
         encoded = self.encoder_.encode(frame, mode_assignment="argmax").astype(np.float32)
         if self.target_name_ is not None:
             cols, fill = self._target_fill_
