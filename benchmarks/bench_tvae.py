@@ -22,8 +22,8 @@ for the fidelity metrics, also against the real 80 % (train):
   with the training rows subsampled to the size of the holdout (so 50 % is ideal);
   ties count one half. Exact copies: synthetic rows equal to a training row in every
   column (the real holdout's own count of such rows is reported as a reference);
-* cost: fit wall seconds (and process CPU seconds), sampling rows/s, peak RSS
-  during fit (process-wide, sampled every 20 ms).
+* cost: fit wall seconds (and CPU seconds, worker processes included), sampling
+  rows/s, peak RSS during fit (process-wide, sampled every 20 ms).
 
 The models are fitted in the same process, interleaved per seed (the order
 alternates between seeds), with the same ``torch`` thread settings.
@@ -31,7 +31,7 @@ alternates between seeds), with the same ``torch`` thread settings.
 Run from the repository root with an environment that has ``sdv`` installed
 (``pip install -e .[bench]``)::
 
-    python benchmarks/bench_tvae.py --epochs 100 --seeds 0 1 2
+    python benchmarks/bench_tvae.py --epochs 100 --seeds 0 1 2 --wait-quiet 600
     python benchmarks/bench_tvae.py --quick          # ~2 minute smoke run
 
 It writes ``benchmarks/results/tvae_adult.json`` (every raw number, per seed, the
@@ -113,12 +113,42 @@ class PeakRSS:
         return False
 
 
+def tree_cpu_seconds():
+    """CPU seconds of this process and all its descendants.
+
+    ``time.process_time`` misses worker processes (CTGAN's ``DataTransformer``
+    runs joblib/loky workers, which outlive the call), so their ``/proc`` times
+    are added, plus those of children already reaped.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    procs, children = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2 :].split()
+        pid, ppid = int(entry), int(fields[1])
+        procs[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0.0, list(children.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        total += procs[pid]
+        stack += children.get(pid, [])
+    reaped = os.times()
+    return time.process_time() + total + reaped.children_user + reaped.children_system
+
+
 class OtherCPU:
     """Cores used by *other* processes while the block runs (from /proc/stat).
 
-    The whole machine's busy time minus this process's CPU time, over the wall
-    time: 0 on an otherwise idle machine, about 1 when another job keeps one core
-    busy. It says how much a timing was disturbed by other jobs.
+    The whole machine's busy time minus the CPU time of this process and its
+    workers, over the wall time: 0 on an otherwise idle machine, about 1 when
+    another job keeps one core busy. It says how much a timing was disturbed.
     """
 
     @staticmethod
@@ -130,14 +160,18 @@ class OtherCPU:
 
     def __enter__(self):
         self._busy, self._cpu, self._t = (
-            self.busy_seconds(), time.process_time(), time.perf_counter()
+            self.busy_seconds(),
+            tree_cpu_seconds(),
+            time.perf_counter(),
         )
         return self
 
     def __exit__(self, *exc):
         wall = time.perf_counter() - self._t
-        own = time.process_time() - self._cpu
-        self.cores = max(0.0, (self.busy_seconds() - self._busy - own) / max(wall, 1e-9))
+        own = tree_cpu_seconds() - self._cpu
+        self.cores = max(
+            0.0, (self.busy_seconds() - self._busy - own) / max(wall, 1e-9)
+        )
         return False
 
 
@@ -242,6 +276,7 @@ def align(synthetic, like):
 def fidelity(real, synthetic, metadata, seed):
     from sdmetrics.reports.single_table import QualityReport
     from sdmetrics.reports.single_table._properties import ColumnPairTrends
+
     report = QualityReport()
     report.generate(real, synthetic, metadata, verbose=False)
     properties = report.get_properties().set_index("Property")["Score"]
@@ -348,7 +383,9 @@ def c2st_gbm(real, synthetic, features, seed, max_rows=10_000):
             categorical_features=cat, random_state=seed
         )
         clf.fit(X.iloc[train_idx], y[train_idx])
-        aucs.append(roc_auc_score(y[test_idx], clf.predict_proba(X.iloc[test_idx])[:, 1]))
+        aucs.append(
+            roc_auc_score(y[test_idx], clf.predict_proba(X.iloc[test_idx])[:, 1])
+        )
     return float(np.mean(aucs))
 
 
@@ -438,8 +475,16 @@ def machine_info():
         pass
     versions = {}
     for package in (
-        "sklearn_gen", "torch", "scikit-learn", "skorch", "sdv", "ctgan", "rdt",
-        "sdmetrics", "pandas", "numpy",
+        "sklearn_gen",
+        "torch",
+        "scikit-learn",
+        "skorch",
+        "sdv",
+        "ctgan",
+        "rdt",
+        "sdmetrics",
+        "pandas",
+        "numpy",
     ):
         try:
             versions[package] = importlib.metadata.version(package)
@@ -448,12 +493,16 @@ def machine_info():
     try:
         commit = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = bool(
             subprocess.run(
                 ["git", "-C", str(REPO), "status", "--porcelain", "sklearn_gen"],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             ).stdout.strip()
         )
     except (OSError, subprocess.CalledProcessError):
@@ -492,19 +541,29 @@ SUMMARY_KEYS = {
     "fit_peak_rss_mib": lambda r: r["cost"]["fit_peak_rss_mib"],
     "fit_rss_increase_mib": lambda r: r["cost"]["fit_rss_increase_mib"],
     "other_cores_during_fit": lambda r: r["cost"]["other_processes_cores_during_fit"],
-    "shapes_err_holdout": lambda r: r["metrics"]["vs_holdout"]["column_shapes_error_pct"],
-    "trends_err_holdout": lambda r: r["metrics"]["vs_holdout"]["column_pair_trends_error_pct"],
+    "shapes_err_holdout": lambda r: r["metrics"]["vs_holdout"][
+        "column_shapes_error_pct"
+    ],
+    "trends_err_holdout": lambda r: r["metrics"]["vs_holdout"][
+        "column_pair_trends_error_pct"
+    ],
     "trends_all_err_holdout": lambda r: r["metrics"]["vs_holdout"][
         "column_pair_trends_all_pairs_error_pct"
     ],
-    "logistic_detection_holdout": lambda r: r["metrics"]["vs_holdout"]["logistic_detection"],
+    "logistic_detection_holdout": lambda r: r["metrics"]["vs_holdout"][
+        "logistic_detection"
+    ],
     "c2st_gbm_auc_holdout": lambda r: r["metrics"]["vs_holdout"]["c2st_gbm_auc"],
     "shapes_err_train": lambda r: r["metrics"]["vs_train"]["column_shapes_error_pct"],
-    "trends_err_train": lambda r: r["metrics"]["vs_train"]["column_pair_trends_error_pct"],
+    "trends_err_train": lambda r: r["metrics"]["vs_train"][
+        "column_pair_trends_error_pct"
+    ],
     "trends_all_err_train": lambda r: r["metrics"]["vs_train"][
         "column_pair_trends_all_pairs_error_pct"
     ],
-    "logistic_detection_train": lambda r: r["metrics"]["vs_train"]["logistic_detection"],
+    "logistic_detection_train": lambda r: r["metrics"]["vs_train"][
+        "logistic_detection"
+    ],
     "c2st_gbm_auc_train": lambda r: r["metrics"]["vs_train"]["c2st_gbm_auc"],
     "tstr_auc": lambda r: r["metrics"]["tstr_auc"],
     "dcr_share_pct": lambda r: r["metrics"].get("dcr_share_pct"),
@@ -534,10 +593,16 @@ def summarise(runs, models):
     if seeds:
         paired = {}
         paired["fit_time_ratio_ours_over_sdv"] = mean_std(
-            [ours[s]["cost"]["fit_seconds"] / sdv[s]["cost"]["fit_seconds"] for s in seeds]
+            [
+                ours[s]["cost"]["fit_seconds"] / sdv[s]["cost"]["fit_seconds"]
+                for s in seeds
+            ]
         )
         paired["fit_speedup_sdv_over_ours"] = mean_std(
-            [sdv[s]["cost"]["fit_seconds"] / ours[s]["cost"]["fit_seconds"] for s in seeds]
+            [
+                sdv[s]["cost"]["fit_seconds"] / ours[s]["cost"]["fit_seconds"]
+                for s in seeds
+            ]
         )
         paired["fit_cpu_speedup_sdv_over_ours"] = mean_std(
             [
@@ -553,9 +618,15 @@ def summarise(runs, models):
             ]
         )
         for key in (
-            "shapes_err_holdout", "trends_err_holdout", "trends_all_err_holdout",
-            "shapes_err_train", "trends_err_train", "trends_all_err_train",
-            "logistic_detection_holdout", "c2st_gbm_auc_holdout", "tstr_auc",
+            "shapes_err_holdout",
+            "trends_err_holdout",
+            "trends_all_err_holdout",
+            "shapes_err_train",
+            "trends_err_train",
+            "trends_all_err_train",
+            "logistic_detection_holdout",
+            "c2st_gbm_auc_holdout",
+            "tstr_auc",
         ):
             getter = SUMMARY_KEYS[key]
             paired[f"{key}_ours_minus_sdv"] = mean_std(
@@ -575,124 +646,171 @@ def fmt(stat, digits=2, scale=1.0):
     return f"{mean:.{digits}f}"
 
 
+def md_table(header, rows):
+    """A Markdown table from a header and rows of cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+HOLDOUT_COLUMNS = [
+    ("shapes err %", "shapes_err_holdout", 2),
+    ("trends err %", "trends_err_holdout", 2),
+    ("trends err % (all pairs)", "trends_all_err_holdout", 2),
+    ("LogisticDetection", "logistic_detection_holdout", 3),
+    ("C2ST AUC", "c2st_gbm_auc_holdout", 3),
+    ("TSTR AUC", "tstr_auc", 3),
+    ("DCR share %", "dcr_share_pct", 1),
+    ("exact copies", "exact_copies", 1),
+]
+TRAIN_COLUMNS = [
+    ("shapes err %", "shapes_err_train", 2),
+    ("trends err %", "trends_err_train", 2),
+    ("trends err % (all pairs)", "trends_all_err_train", 2),
+    ("LogisticDetection", "logistic_detection_train", 3),
+    ("C2ST AUC", "c2st_gbm_auc_train", 3),
+]
+COST_COLUMNS = [
+    ("fit s (wall)", "fit_seconds", 1),
+    ("fit s (CPU, incl. workers)", "fit_cpu_seconds", 1),
+    ("sample rows/s", "sample_rows_per_second", 0),
+    ("peak RSS during fit MiB", "fit_peak_rss_mib", 0),
+    ("RSS increase MiB", "fit_rss_increase_mib", 0),
+    ("other jobs during fit (cores)", "other_cores_during_fit", 2),
+]
+PAIRED_ROWS = [
+    ("fit time ratio, ours / SDV (wall)", "fit_time_ratio_ours_over_sdv", 3, ""),
+    ("fit speed-up, SDV / ours (wall)", "fit_speedup_sdv_over_ours", 2, "×"),
+    ("fit speed-up, SDV / ours (CPU)", "fit_cpu_speedup_sdv_over_ours", 2, "×"),
+    ("sampling speed-up, ours / SDV", "sample_speedup_ours_over_sdv", 2, "×"),
+    (
+        "shapes error, ours − SDV (pp, holdout)",
+        "shapes_err_holdout_ours_minus_sdv",
+        2,
+        "",
+    ),
+    (
+        "trends error, ours − SDV (pp, holdout)",
+        "trends_err_holdout_ours_minus_sdv",
+        2,
+        "",
+    ),
+    (
+        "trends error all pairs, ours − SDV (pp, holdout)",
+        "trends_all_err_holdout_ours_minus_sdv",
+        2,
+        "",
+    ),
+    ("shapes error, ours − SDV (pp, train)", "shapes_err_train_ours_minus_sdv", 2, ""),
+    ("trends error, ours − SDV (pp, train)", "trends_err_train_ours_minus_sdv", 2, ""),
+    (
+        "trends error all pairs, ours − SDV (pp, train)",
+        "trends_all_err_train_ours_minus_sdv",
+        2,
+        "",
+    ),
+    (
+        "LogisticDetection, ours − SDV (holdout)",
+        "logistic_detection_holdout_ours_minus_sdv",
+        3,
+        "",
+    ),
+    ("C2ST AUC, ours − SDV (holdout)", "c2st_gbm_auc_holdout_ours_minus_sdv", 3, ""),
+    ("TSTR AUC, ours − SDV", "tstr_auc_ours_minus_sdv", 3, ""),
+]
+
+
+def model_rows(summary, models, columns):
+    return [
+        [MODEL_LABELS[model]]
+        + [fmt(summary[model][key], digits) for _, key, digits in columns]
+        for model in models
+    ]
+
+
 def write_markdown(result, path):
     s = result["summary"]
     cfg = result["config"]
     m = result["machine"]
     models = [k for k in MODEL_LABELS if k in s]
+    generated = [k for k in models if k != "real_train"]
+    waited = (
+        f"; before each fit the script waited (up to {cfg['wait_quiet']:.0f} s) "
+        "until other processes used < 0.3 cores"
+        if cfg.get("wait_quiet")
+        else ""
+    )
+    load = result["load_average_start"][0], result["load_average_end"][0]
     lines = [
         "# TVAE on Adult: sklearn_gen vs SDV",
         "",
         f"Generated {result['date']} by `{result['command']}`",
         "",
-        f"Adult ({cfg['n_rows']} rows), 80/20 split with `train_test_split(random_state=0 + seed)`, "
-        f"{cfg['n_train']} training rows, {cfg['n_holdout']} holdout rows; every model samples "
-        f"{cfg['n_train']} rows. Epochs E = {cfg['epochs']} for both TVAEs (batch_size 500), "
-        f"seeds {cfg['seeds']} (mean ± std over seeds; each seed is its own split). "
+        f"Adult ({cfg['n_rows']} rows), 80/20 split with "
+        f"`train_test_split(random_state=0 + seed)`, {cfg['n_train']} training rows, "
+        f"{cfg['n_holdout']} holdout rows; every model samples {cfg['n_train']} rows. "
+        f"Epochs E = {cfg['epochs']} for both TVAEs (batch_size 500), seeds "
+        f"{cfg['seeds']} (mean ± std over seeds; each seed is its own split). "
         f"Machine: {m['cpu_model']}, {m['cpu_count']} cores, torch threads "
-        f"{m['torch_num_threads']} (interop {m['torch_num_interop_threads']}), CPU only. "
-        "The models were fitted interleaved in one process (the order alternates between "
-        "seeds). The machine is shared with other jobs"
-        + (
-            f"; before each fit the script waited (up to {cfg['wait_quiet']:.0f} s) until "
-            "other processes used < 0.3 cores"
-            if cfg.get("wait_quiet")
-            else ""
-        )
-        + "; the cost table gives the CPU other jobs took during each fit. "
-        f"Load average: {result['load_average_start'][0]:.1f} at the start, "
-        f"{result['load_average_end'][0]:.1f} at the end.",
+        f"{m['torch_num_threads']} (interop {m['torch_num_interop_threads']}), "
+        "CPU only. The models were fitted interleaved in one process (the order "
+        f"alternates between seeds). The machine is shared with other jobs{waited}; "
+        "the cost table gives the CPU other jobs took during each fit. "
+        f"Load average: {load[0]:.1f} at the start, {load[1]:.1f} at the end.",
         "",
-        "Errors are `1 - score` in % (lower is better). Trends (all pairs) averages every "
-        "column pair; the QualityReport's own Column Pair Trends only averages pairs whose "
-        "real correlation > 0.5 or real Cramér's V > 0.3 (SDMetrics 0.32 defaults). "
-        "LogisticDetection: 1 is indistinguishable. C2ST: gradient-boosting ROC AUC, 0.5 "
-        "is indistinguishable. DCR share: % of synthetic rows closer to a training row "
-        "than to a holdout row (50 % ideal).",
+        "Errors are `1 - score` in % (lower is better). Trends (all pairs) averages "
+        "every column pair; the QualityReport's own Column Pair Trends only averages "
+        "pairs whose real correlation > 0.5 or real Cramér's V > 0.3 (SDMetrics 0.32 "
+        "defaults). LogisticDetection: 1 is indistinguishable. C2ST: "
+        "gradient-boosting ROC AUC, 0.5 is indistinguishable. DCR share: % of "
+        "synthetic rows closer to a training row than to a holdout row (50 % ideal).",
         "",
         "## Against the real 20 % (holdout)",
         "",
-        "| model | shapes err % | trends err % | trends err % (all pairs) | LogisticDetection | C2ST AUC | TSTR AUC | DCR share % | exact copies |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for model in models:
-        r = s[model]
-        lines.append(
-            f"| {MODEL_LABELS[model]} | {fmt(r['shapes_err_holdout'])} | "
-            f"{fmt(r['trends_err_holdout'])} | {fmt(r['trends_all_err_holdout'])} | "
-            f"{fmt(r['logistic_detection_holdout'], 3)} | {fmt(r['c2st_gbm_auc_holdout'], 3)} | "
-            f"{fmt(r['tstr_auc'], 3)} | {fmt(r['dcr_share_pct'], 1)} | "
-            f"{fmt(r['exact_copies'], 1)} |"
-        )
+    header = ["model"] + [name for name, _, _ in HOLDOUT_COLUMNS]
+    lines += md_table(header, model_rows(s, models, HOLDOUT_COLUMNS))
     lines += [
         "",
-        "The reference row uses the real 80 % itself as the \"synthetic\" table "
-        "(TSTR is then train-on-real; its exact copies are training rows, so they are "
-        "replaced by the holdout's own count of rows that duplicate a training row).",
+        'The reference row uses the real 80 % itself as the "synthetic" table '
+        "(TSTR is then train-on-real; its exact copies are training rows, so they "
+        "are replaced by the holdout's own count of rows that duplicate a training "
+        "row).",
         "",
         "## Against the real 80 % (training data)",
         "",
-        "| model | shapes err % | trends err % | trends err % (all pairs) | LogisticDetection | C2ST AUC |",
-        "|---|---|---|---|---|---|",
     ]
-    for model in models:
-        if model == "real_train":
-            continue
-        r = s[model]
-        lines.append(
-            f"| {MODEL_LABELS[model]} | {fmt(r['shapes_err_train'])} | "
-            f"{fmt(r['trends_err_train'])} | {fmt(r['trends_all_err_train'])} | "
-            f"{fmt(r['logistic_detection_train'], 3)} | {fmt(r['c2st_gbm_auc_train'], 3)} |"
-        )
-    lines += [
-        "",
-        "## Cost (CPU)",
-        "",
-        "| model | fit s (wall) | fit s (process CPU) | sample rows/s | peak RSS during fit MiB | RSS increase MiB | other jobs during fit (cores) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for model in models:
-        if model == "real_train":
-            continue
-        r = s[model]
-        lines.append(
-            f"| {MODEL_LABELS[model]} | {fmt(r['fit_seconds'], 1)} | "
-            f"{fmt(r['fit_cpu_seconds'], 1)} | {fmt(r['sample_rows_per_second'], 0)} | "
-            f"{fmt(r['fit_peak_rss_mib'], 0)} | {fmt(r['fit_rss_increase_mib'], 0)} | "
-            f"{fmt(r['other_cores_during_fit'], 2)} |"
-        )
+    header = ["model"] + [name for name, _, _ in TRAIN_COLUMNS]
+    lines += md_table(header, model_rows(s, generated, TRAIN_COLUMNS))
+    lines += ["", "## Cost (CPU)", ""]
+    header = ["model"] + [name for name, _, _ in COST_COLUMNS]
+    lines += md_table(header, model_rows(s, generated, COST_COLUMNS))
     lines += [
         "",
         "Peak RSS is process-wide (all models share one process), so it is an upper "
-        "bound; the increase is over the RSS just before that fit. \"Other jobs\" is the "
-        "CPU (in cores, of 2) that other processes used while the model was fitting "
-        "(machine busy time from /proc/stat minus this process's CPU time); 0 means the "
-        "timing was undisturbed.",
+        'bound; the increase is over the RSS just before that fit. "Other jobs" is '
+        "the CPU (in cores, of 2) that other processes used while the model was "
+        "fitting (machine busy time from /proc/stat minus the CPU time of this "
+        "process and its worker processes); "
+        "0 means the timing was undisturbed.",
     ]
     p = s.get("paired_ours_vs_sdv_tvae")
     if p:
         lines += [
             "",
-            f"## sklearn_gen TVAEGenerator vs SDV TVAESynthesizer (paired by seed, E = {cfg['epochs']})",
+            "## sklearn_gen TVAEGenerator vs SDV TVAESynthesizer "
+            f"(paired by seed, E = {cfg['epochs']})",
             "",
-            "| figure | value |",
-            "|---|---|",
-            f"| fit time ratio, ours / SDV (wall) | {fmt(p['fit_time_ratio_ours_over_sdv'], 3)} |",
-            f"| fit speed-up, SDV / ours (wall) | {fmt(p['fit_speedup_sdv_over_ours'], 2)}× |",
-            f"| fit speed-up, SDV / ours (process CPU) | {fmt(p['fit_cpu_speedup_sdv_over_ours'], 2)}× |",
-            f"| sampling speed-up, ours / SDV | {fmt(p['sample_speedup_ours_over_sdv'], 2)}× |",
-            f"| shapes error, ours − SDV (pp, holdout) | {fmt(p['shapes_err_holdout_ours_minus_sdv'])} |",
-            f"| trends error, ours − SDV (pp, holdout) | {fmt(p['trends_err_holdout_ours_minus_sdv'])} |",
-            f"| trends error all pairs, ours − SDV (pp, holdout) | {fmt(p['trends_all_err_holdout_ours_minus_sdv'])} |",
-            f"| shapes error, ours − SDV (pp, train) | {fmt(p['shapes_err_train_ours_minus_sdv'])} |",
-            f"| trends error, ours − SDV (pp, train) | {fmt(p['trends_err_train_ours_minus_sdv'])} |",
-            f"| trends error all pairs, ours − SDV (pp, train) | {fmt(p['trends_all_err_train_ours_minus_sdv'])} |",
-            f"| LogisticDetection, ours − SDV (holdout) | {fmt(p['logistic_detection_holdout_ours_minus_sdv'], 3)} |",
-            f"| C2ST AUC, ours − SDV (holdout) | {fmt(p['c2st_gbm_auc_holdout_ours_minus_sdv'], 3)} |",
-            f"| TSTR AUC, ours − SDV | {fmt(p['tstr_auc_ours_minus_sdv'], 3)} |",
+        ]
+        rows = [
+            [name, fmt(p[key], digits) + unit]
+            for name, key, digits, unit in PAIRED_ROWS
+        ]
+        lines += md_table(["figure", "value"], rows)
+        lines += [
             "",
-            "Issue 2 target (at equal epochs): shapes and trends errors no worse than SDV's, "
-            "fit at least 2× faster.",
+            "Issue 2 target (at equal epochs): shapes and trends errors no worse than "
+            "SDV's, fit at least 2× faster.",
         ]
         speedup = p["fit_speedup_sdv_over_ours"]["mean"]
         checks = [
@@ -733,7 +851,11 @@ def run(args):
         "benchmark": "tvae_adult",
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": " ".join(
-            ["python"] + [shlex.quote(a) for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]]
+            ["python"]
+            + [
+                shlex.quote(a)
+                for a in [os.path.relpath(sys.argv[0], REPO)] + sys.argv[1:]
+            ]
         ),
         "config": {
             "data": str(args.data),
@@ -771,13 +893,13 @@ def run(args):
                 wait_for_quiet(args.wait_quiet) if args.wait_quiet else (0.0, None)
             )
             if waited > 6:
-                log(f"waited {waited:.0f}s for other jobs (others now {quiet:.2f} cores)")
+                log(f"waited {waited:.0f}s for other jobs (now {quiet:.2f} cores)")
             load_before = os.getloadavg()[0]
             with PeakRSS() as rss, OtherCPU() as other:
-                cpu0, t0 = time.process_time(), time.perf_counter()
+                cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
                 sample, info = fit_model(model, train, epochs=args.epochs, seed=seed)
                 fit_seconds = time.perf_counter() - t0
-                fit_cpu = time.process_time() - cpu0
+                fit_cpu = tree_cpu_seconds() - cpu0
             t0 = time.perf_counter()
             synthetic = sample(len(train))
             sample_seconds = time.perf_counter() - t0
@@ -789,10 +911,11 @@ def run(args):
             )
             t0 = time.perf_counter()
             metrics = evaluate(synthetic, train, holdout, metadata, features, seed)
+            vs = metrics["vs_holdout"]
             log(
-                f"seed {seed}: {model} shapes err {metrics['vs_holdout']['column_shapes_error_pct']:.2f}% "
-                f"trends err {metrics['vs_holdout']['column_pair_trends_error_pct']:.2f}% "
-                f"(all pairs {metrics['vs_holdout']['column_pair_trends_all_pairs_error_pct']:.2f}%) "
+                f"seed {seed}: {model} shapes err {vs['column_shapes_error_pct']:.2f}% "
+                f"trends err {vs['column_pair_trends_error_pct']:.2f}% (all pairs "
+                f"{vs['column_pair_trends_all_pairs_error_pct']:.2f}%) "
                 f"TSTR {metrics['tstr_auc']:.3f} [eval {time.perf_counter() - t0:.0f}s]"
             )
             result["runs"].append(
@@ -832,7 +955,9 @@ def run(args):
             {"model": "real_train", "seed": seed, "cost": {}, "metrics": ref}
         )
         result["load_average_end"] = list(os.getloadavg())
-        result["summary"] = summarise(result["runs"], list(args.models) + ["real_train"])
+        result["summary"] = summarise(
+            result["runs"], list(args.models) + ["real_train"]
+        )
         result["peak_rss_process_mib"] = (
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         )
@@ -844,24 +969,35 @@ def run(args):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=None, help="epochs for both TVAEs")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs for both TVAEs"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument(
-        "--models", nargs="+", default=["ours_tvae", "sdv_tvae", "sdv_gaussian_copula"],
+        "--models",
+        nargs="+",
+        default=["ours_tvae", "sdv_tvae", "sdv_gaussian_copula"],
         choices=["ours_tvae", "sdv_tvae", "sdv_gaussian_copula"],
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--max-rows", type=int, default=None, help="subsample the table")
     parser.add_argument(
-        "--wait-quiet", type=float, default=0, metavar="SECONDS",
-        help="before each fit, wait up to SECONDS until other processes use < 0.3 cores",
+        "--max-rows", type=int, default=None, help="subsample the table"
     )
     parser.add_argument(
-        "--quick", action="store_true",
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each fit, wait up to SECONDS until other jobs use < 0.3 cores",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
         help="smoke run: 2 epochs, one seed, 4000 rows, results under *_quick",
     )
     parser.add_argument(
-        "--out", default=None,
+        "--out",
+        default=None,
         help="output path without extension (default benchmarks/results/tvae_adult)",
     )
     args = parser.parse_args(argv)
