@@ -5,12 +5,13 @@ Private: the generators are the public face of this layer.
 
 from ._batching import IndexBatchIterator
 from ._callbacks import EpochProgressBar, FiniteLossGuard
-from ._device import resolve_device
+from ._device import adam_fused, resolve_device
 from ._nets import GANNet, TableNet, VAENet
 from ._random import make_torch_generator, torch_seed
 
 __all__ = [
     "EpochProgressBar",
+    "adam_fused",
     "FiniteLossGuard",
     "GANNet",
     "IndexBatchIterator",

@@ -46,4 +46,4 @@ class IndexBatchIterator:
             order = torch.arange(n, device=self.X.device)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
-            yield self.X[order[start : start + self.batch_size]], None
+            yield self.X.index_select(0, order[start : start + self.batch_size]), None

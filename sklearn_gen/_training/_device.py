@@ -38,3 +38,20 @@ def resolve_device(device):
             "machine; use device='auto' to fall back to the CPU."
         )
     return str(parsed)
+
+
+def adam_fused(device):
+    """Whether ``torch.optim.Adam(..., fused=True)`` works on ``device``.
+
+    The fused kernel updates each weight in one pass instead of a dozen
+    element-wise operations per tensor; on the CPU that is a sixth of a small
+    model's training step. It exists for CUDA and (since torch 2.4) the CPU.
+    """
+    device = torch.device(device)
+    if device.type not in ("cpu", "cuda"):
+        return False
+    try:
+        torch.optim.Adam([torch.zeros(1, device=device, requires_grad=True)], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True

@@ -7,7 +7,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from ..base import BaseGenerator
-from .._training import GANNet
+from .._training import GANNet, adam_fused
 from ..nn import (
     CTGANDiscriminatorModule,
     CTGANGeneratorModule,
@@ -229,9 +229,7 @@ class CTGANGenerator(BaseGenerator):
         criterion = CTGANLoss(layout)
         n_conditions = criterion.condition.n_conditions
         betas = (0.5, 0.9)
-        # Adam's fused kernel (CPU and CUDA): one pass over the weights instead of
-        # a dozen element-wise operations per tensor; a third of a CPU step otherwise.
-        fused = torch.device(self.device_).type in ("cpu", "cuda")
+        fused = adam_fused(self.device_)
         return GANNet(
             module=CTGANGeneratorModule,
             module__embedding_dim=int(self.embedding_dim),

@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseGenerator
-from .._training import VAENet
+from .._training import VAENet, adam_fused
 from ..nn import ELBOLoss, TVAEModule, sample_outputs
 from ..preprocessing import TabularEncoder
 from ._validation import check_layer_sizes
@@ -163,6 +163,7 @@ class TVAEGenerator(BaseGenerator):
             optimizer=torch.optim.Adam,
             lr=float(self.lr),
             optimizer__weight_decay=float(self.l2scale),
+            optimizer__fused=adam_fused(self.device_),
             **net_kwargs,
         )
 

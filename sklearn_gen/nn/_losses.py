@@ -18,11 +18,13 @@ class SpanLoss(nn.Module):
     ----------
     layout : Layout
         The encoder's layout.
+    grouped : bool, default=False
+        The network's output order (see :class:`SpanIndex`).
     """
 
-    def __init__(self, layout):
+    def __init__(self, layout, grouped=False):
         super().__init__()
-        self.index = SpanIndex(layout)
+        self.index = SpanIndex(layout, grouped=grouped)
 
     def forward(self, out, target, sigma):
         """Loss of raw outputs ``out`` for encoded ``target`` given scales ``sigma``."""
@@ -30,23 +32,32 @@ class SpanLoss(nn.Module):
         index = self.index
         total = out.new_zeros(())
         if index.n_scalars:
-            scalar_out, scalar_enc, _ = index.tensors(out.device)
+            scalar_enc = index.tensors(out.device)[1]
             pred = index.scalars(out)
-            std = sigma[scalar_out]
-            diff = target[:, scalar_enc] - pred
+            std = index.scalar_values(sigma)
+            diff = target.index_select(1, scalar_enc) - pred
             total = total + (diff.pow(2) / (2 * std.pow(2))).sum() + n * torch.log(std).sum()
         if index.n_blocks:
             # Cross-entropy of every one-hot block at once: sum of the blocks'
             # log-sum-exp minus the target logits. Each block is shifted by its own
             # (detached) max for stability; the sums are one matrix product.
-            unit_out, unit_enc, unit_block, grid, membership = index.block_tensors(
-                out.device
+            _, unit_enc, unit_block, grid, membership = index.block_tensors(out.device)
+            logits = index.unit_logits(out)
+            # index_select, not ``x[:, idx]``: several times faster on the CPU,
+            # forward and backward.
+            block_max = (
+                logits.detach()
+                .index_select(1, grid.reshape(-1))
+                .view(n, *grid.shape)
+                .amax(dim=-1)
             )
-            logits = out[:, unit_out]
-            block_max = logits.detach()[:, grid].amax(dim=-1)
-            shifted = torch.exp(logits - block_max[:, unit_block])
+            shifted = torch.exp(logits - block_max.index_select(1, unit_block))
             log_sum_exp = torch.log(shifted @ membership) + block_max
-            total = total + log_sum_exp.sum() - (logits * target[:, unit_enc]).sum()
+            total = (
+                total
+                + log_sum_exp.sum()
+                - (logits * target.index_select(1, unit_enc)).sum()
+            )
         for out_start, out_stop, enc_start, _, _ in index.codes:
             labels = target[:, enc_start].long()
             total = total + F.cross_entropy(
@@ -64,11 +75,14 @@ class ELBOLoss(nn.Module):
         The encoder's layout.
     loss_factor : float, default=2.0
         Weight of the reconstruction term (SDV's TVAE default is 2).
+    grouped : bool, default=True
+        The decoder's output order (see :class:`SpanIndex`): grouped by kind by
+        default, so the loss slices instead of gathering.
     """
 
-    def __init__(self, layout, loss_factor=2.0):
+    def __init__(self, layout, loss_factor=2.0, grouped=True):
         super().__init__()
-        self.reconstruction = SpanLoss(layout)
+        self.reconstruction = SpanLoss(layout, grouped=grouped)
         self.loss_factor = loss_factor
 
     def forward(self, outputs, target):

@@ -3,6 +3,13 @@
 import torch
 
 
+def _as_slice(positions):
+    """``slice(a, b)`` if ``positions`` is ``a, a+1, ..., b-1``, else None."""
+    if positions and positions == list(range(positions[0], positions[0] + len(positions))):
+        return slice(positions[0], positions[0] + len(positions))
+    return None
+
+
 class SpanIndex:
     """Index tensors precomputed from a layout, so per-batch work is a few gathers.
 
@@ -13,6 +20,12 @@ class SpanIndex:
     ----------
     layout : Layout
         The encoder's layout.
+    grouped : bool, default=False
+        Where each span's units sit in the network output. False: in layout
+        order (``layout.output_slices()``). True: all scalar units first, then
+        all one-hot blocks, then all code blocks, so the loss reads each group as
+        one slice. A network's output layer can emit its units in any order, so
+        this is only a convention shared by its loss and its sampler.
 
     Attributes
     ----------
@@ -22,17 +35,25 @@ class SpanIndex:
         Widths of the encoded matrix and of the network output.
     """
 
-    def __init__(self, layout):
+    def __init__(self, layout, grouped=False):
+        self.grouped = bool(grouped)
+        positions = self._output_positions(layout, self.grouped)
         self._scalar_out, self._scalar_enc, self._tanh = [], [], []
         self.discrete = []
-        for span, start, stop in layout.output_slices():
+        for span, start in zip(layout, positions):
             if span.activation in ("tanh", "linear"):
                 self._scalar_out.append(start)
                 self._scalar_enc.append(span.start)
                 self._tanh.append(span.activation == "tanh")
             else:
                 self.discrete.append(
-                    (start, stop, span.start, span.stop, span.activation == "code")
+                    (
+                        start,
+                        start + span.output_width,
+                        span.start,
+                        span.stop,
+                        span.activation == "code",
+                    )
                 )
         self.n_encoded = layout.n_features
         self.n_output = layout.output_width
@@ -43,6 +64,10 @@ class SpanIndex:
         self._unit_out = [i for d in blocks for i in range(d[0], d[1])]
         self._unit_enc = [i for d in blocks for i in range(d[2], d[3])]
         self._unit_block = [b for b, d in enumerate(blocks) for _ in range(d[0], d[1])]
+        # Contiguous output units are read as slices: a gather and its backward
+        # cost more than the rest of the loss on the CPU.
+        self._scalar_slice = _as_slice(self._scalar_out)
+        self._unit_slice = _as_slice(self._unit_out)
         width = max((d[1] - d[0] for d in blocks), default=0)
         # Per-block positions within the unit list, padded with the last unit of
         # the block (harmless for a max), to find each block's max logit.
@@ -56,6 +81,25 @@ class SpanIndex:
             offset += size
         self.codes = [d for d in self.discrete if d[4]]
         self._cache = {}
+
+    @staticmethod
+    def _output_positions(layout, grouped):
+        """Start of each span's output units: in layout order, or grouped as all
+        scalars, then all one-hot blocks, then all code blocks."""
+        if not grouped:
+            return [start for _, start, _ in layout.output_slices()]
+        kinds = [
+            0 if span.activation in ("tanh", "linear") else 1 if span.activation == "softmax" else 2
+            for span in layout
+        ]
+        positions = [0] * len(kinds)
+        position = 0
+        for kind in (0, 1, 2):
+            for i, span in enumerate(layout):
+                if kinds[i] == kind:
+                    positions[i] = position
+                    position += span.output_width
+        return positions
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -104,10 +148,22 @@ class SpanIndex:
         """Number of scalar (tanh or linear) units."""
         return len(self._scalar_out)
 
+    def scalar_values(self, values):
+        """The scalar units' entries of ``values`` (last dimension: outputs)."""
+        if self._scalar_slice is not None:
+            return values[..., self._scalar_slice]
+        return values.index_select(-1, self.tensors(values.device)[0])
+
+    def unit_logits(self, out):
+        """The one-hot blocks' logits, shape (n, n_units), in unit order."""
+        if self._unit_slice is not None:
+            return out[:, self._unit_slice]
+        return out.index_select(1, self.block_tensors(out.device)[0])
+
     def scalars(self, out):
         """Activated scalar outputs, shape (n, n_scalars)."""
-        scalar_out, _, tanh_mask = self.tensors(out.device)
-        values = out[:, scalar_out]
+        tanh_mask = self.tensors(out.device)[2]
+        values = self.scalar_values(out)
         return torch.where(tanh_mask, torch.tanh(values), values)
 
 
@@ -136,15 +192,15 @@ def sample_outputs(out, index, *, sigma=None, generator=None, stochastic=True):
     """
     n = out.shape[0]
     encoded = out.new_zeros((n, index.n_encoded))
-    scalar_out, scalar_enc, tanh_mask = index.tensors(out.device)
+    _, scalar_enc, tanh_mask = index.tensors(out.device)
     scalars = index.scalars(out)
     if stochastic and sigma is not None and index.n_scalars:
         noise = torch.randn(
             scalars.shape, generator=generator, device=out.device, dtype=out.dtype
         )
-        scalars = scalars + noise * sigma[scalar_out]
+        scalars = scalars + noise * index.scalar_values(sigma)
     scalars = torch.where(tanh_mask, scalars.clamp(-1.0, 1.0), scalars)
-    encoded[:, scalar_enc] = scalars
+    encoded.index_copy_(1, scalar_enc, scalars)
     if index.discrete:
         if stochastic:
             # Gumbel-max over all outputs at once: argmax(logits + G) samples the
