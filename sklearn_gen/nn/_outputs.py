@@ -154,6 +154,27 @@ class SpanIndex:
             return values[..., self._scalar_slice]
         return values.index_select(-1, self.tensors(values.device)[0])
 
+    def put_scalars(self, dest, values):
+        """Write ``values`` into the scalar units of ``dest`` (last dimension)."""
+        if self._scalar_slice is not None:
+            dest[..., self._scalar_slice] = values
+        else:
+            dest.index_copy_(dest.dim() - 1, self.tensors(dest.device)[0], values)
+        return dest
+
+    def put_units(self, dest, values):
+        """Write ``values`` into the one-hot blocks' units of ``dest`` (n, n_output)."""
+        if self._unit_slice is not None:
+            dest[:, self._unit_slice] = values
+        else:
+            dest.index_copy_(1, self.block_tensors(dest.device)[0], values)
+        return dest
+
+    @property
+    def all_tanh(self):
+        """Whether every scalar unit is a tanh unit (no linear ones)."""
+        return all(self._tanh)
+
     def unit_logits(self, out):
         """The one-hot blocks' logits, shape (n, n_units), in unit order."""
         if self._unit_slice is not None:
