@@ -6,14 +6,17 @@ Fit a generator on a DataFrame, ``sample`` realistic synthetic rows, tune it wit
 
 __version__ = "0.1.0"
 
+from .augmentation import AugmentedEstimator, GenerativeOverSampler
 from .base import BaseGenerator, is_generator
 from .generators import CTGANGenerator, TVAEGenerator
 from .preprocessing import TabularEncoder
 from .utils._pipeline import sample_pipeline
 
 __all__ = [
+    "AugmentedEstimator",
     "BaseGenerator",
     "CTGANGenerator",
+    "GenerativeOverSampler",
     "TVAEGenerator",
     "TabularEncoder",
     "__version__",
