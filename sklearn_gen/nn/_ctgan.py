@@ -281,7 +281,7 @@ def _block_log_softmax_parts(logits, index, device):
     block_max = torch.full(
         (n, grid.shape[0]), -torch.inf, device=device, dtype=logits.dtype
     ).scatter_reduce(1, unit_block.expand(n, -1), logits.detach(), "amax")
-    shifted = torch.exp(logits - block_max[:, unit_block])
+    shifted = torch.exp(logits - block_max.index_select(1, unit_block))
     return shifted, shifted @ membership, block_max
 
 
@@ -317,14 +317,17 @@ def activate_outputs(out, index, *, tau=0.2, generator=None):
         result = result.index_copy(1, scalar_out, index.scalars(out))
     if index.n_blocks:
         unit_out, _, unit_block, _, _ = index.block_tensors(device)
-        logits = out[:, unit_out]
+        # index_select, not ``out[:, unit_out]``: several times faster on the CPU.
+        logits = index.unit_logits(out)
         uniform = torch.rand(
             logits.shape, generator=generator, device=device, dtype=out.dtype
         )
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
         scaled = (logits + gumbel) / tau
         shifted, sums, _ = _block_log_softmax_parts(scaled, index, device)
-        result = result.index_copy(1, unit_out, shifted / sums[:, unit_block])
+        result = result.index_copy(
+            1, unit_out, shifted / sums.index_select(1, unit_block)
+        )
     return result
 
 
@@ -406,8 +409,7 @@ class ConditionalVector:
         cond = torch.zeros(
             (ids.shape[0], self.n_conditions), device=ids.device, dtype=dtype
         )
-        cond[torch.arange(ids.shape[0], device=ids.device), ids] = 1.0
-        return cond
+        return cond.scatter_(1, ids[:, None], 1.0)
 
 
 class CTGANLoss(nn.Module):
@@ -443,7 +445,7 @@ class CTGANLoss(nn.Module):
             return out.new_zeros(())
         _, unit_out, _, unit_block = self.condition.tensors(out.device)
         block_units, _, _, _, _ = self.index.block_tensors(out.device)
-        logits = out[:, block_units]
+        logits = out.index_select(1, block_units)
         _, sums, block_max = _block_log_softmax_parts(logits, self.index, out.device)
         log_sum_exp = torch.log(sums) + block_max
         rows = torch.arange(out.shape[0], device=out.device)
