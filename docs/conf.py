@@ -105,8 +105,17 @@ def _quote_fitted_names_in_shapes(app, what, name, obj, options, lines):
     lines[:] = [_SHAPE.sub(quote, line) for line in lines]
 
 
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Hide scikit-learn's generated ``set_*_request`` methods (metadata routing):
+    their docstrings link into scikit-learn's own glossary."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _quote_fitted_names_in_shapes)
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
 
 
 # -- Benchmark results --------------------------------------------------------

@@ -104,7 +104,7 @@ def column_pair_trends_score(
       definition the published papers (CTGAN, TabDDPM, TabSyn...) and SDMetrics
       before 0.27 use, and the one sklearn_gen's benchmarks quote.
     - ``all_pairs=False``: only the pairs SDMetrics' QualityReport keeps since
-      version 0.27 — numeric pairs whose real |correlation| > 0.5 and other
+      version 0.27 — numeric pairs whose real absolute correlation > 0.5 and other
       pairs whose real association (Cramér's V) > 0.3. This is the *Column
       Pair Trends* inside :func:`quality_score`. It is NaN when no pair is
       strongly related in the real table.
