@@ -1,0 +1,1 @@
+"""sklearn_gen's benchmarks: ``python -m benchmarks run`` (see :mod:`benchmarks.suite`)."""

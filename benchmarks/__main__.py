@@ -1,0 +1,7 @@
+"""``python -m benchmarks``: the benchmark suite's command line."""
+
+import sys
+
+from .suite import main
+
+sys.exit(main())

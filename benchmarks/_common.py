@@ -1,0 +1,204 @@
+"""Measurement helpers shared by the benchmarks: machine, memory, CPU, summaries."""
+
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+_PACKAGES = (
+    "sklearn_gen", "torch", "scikit-learn", "skorch", "sdv", "ctgan", "rdt",
+    "sdmetrics", "imbalanced-learn", "pandas", "numpy",
+)
+
+
+def log(message):
+    """Print ``message`` with a wall-clock stamp (flushed: runs are long)."""
+    stamp = datetime.datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", flush=True)
+
+
+class PeakRSS:
+    """Track the process resident set size in a background thread."""
+
+    def __init__(self, interval=0.02):
+        self.interval = interval
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def _rss(self):
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self._page
+
+    def __enter__(self):
+        self.start = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            self._stop.wait(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+        return False
+
+
+def tree_cpu_seconds():
+    """CPU seconds of this process and all its descendants (joblib workers too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs, children = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2 :].split()
+        pid, ppid = int(entry), int(fields[1])
+        procs[pid] = (int(fields[11]) + int(fields[12])) / tick
+        children.setdefault(ppid, []).append(pid)
+    total, stack = 0.0, list(children.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        total += procs[pid]
+        stack += children.get(pid, [])
+    reaped = os.times()
+    return time.process_time() + total + reaped.children_user + reaped.children_system
+
+
+class OtherCPU:
+    """Cores used by *other* processes while the block runs (from /proc/stat).
+
+    0 on an otherwise idle machine, about 1 when another job keeps a core busy:
+    it says how much a timing was disturbed.
+    """
+
+    @staticmethod
+    def busy_seconds():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self):
+        self._busy, self._cpu = self.busy_seconds(), tree_cpu_seconds()
+        self._t = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._t
+        self.own = tree_cpu_seconds() - self._cpu
+        self.cores = max(
+            0.0, (self.busy_seconds() - self._busy - self.own) / max(self.wall, 1e-9)
+        )
+        return False
+
+
+def wait_for_quiet(max_wait, threshold=0.3, window=5.0):
+    """Wait (up to ``max_wait`` s) until other processes use < ``threshold`` cores."""
+    start = time.perf_counter()
+    while True:
+        with OtherCPU() as other:
+            time.sleep(window)
+        waited = time.perf_counter() - start
+        if other.cores < threshold or waited >= max_wait:
+            return waited, other.cores
+
+
+def machine_info():
+    """CPU model, cores, memory, GPU, package versions and the git commit."""
+    import torch
+
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in _PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        dirty = bool(subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "sklearn_gen"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "cpu_model": model,
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)),
+        "memory_gib": round(
+            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+        ),
+        "gpu": gpu,
+        "torch_num_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "git_commit": commit,
+        "sklearn_gen_dirty": dirty,
+    }
+
+
+def machine_line(machine):
+    """One line naming the machine, for the Markdown tables."""
+    gpu = f", GPU {machine['gpu']}" if machine.get("gpu") else ", no GPU"
+    return (
+        f"{machine['cpu_model']}, {machine['cpu_affinity']} cores, "
+        f"{machine['memory_gib']} GiB{gpu}; torch {machine['versions'].get('torch')} "
+        f"({machine['torch_num_threads']} threads), sklearn_gen commit "
+        f"{(machine.get('git_commit') or 'unknown')[:7]}"
+        + (" + local changes" if machine.get("sklearn_gen_dirty") else "")
+    )
+
+
+def mean_std(values):
+    """Mean, sample standard deviation and count of the finite values."""
+    values = np.asarray([v for v in values if v is not None], dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return {"mean": None, "std": None, "n": 0}
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return {"mean": float(values.mean()), "std": std, "n": int(len(values))}
+
+
+def fmt(stat, digits=2):
+    """``mean ± std`` of a :func:`mean_std` result (just the mean for one value)."""
+    if stat is None or stat["mean"] is None:
+        return "—"
+    if stat["n"] > 1:
+        return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f}"
+
+
+def md_table(header, rows):
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

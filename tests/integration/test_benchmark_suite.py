@@ -1,0 +1,61 @@
+"""The benchmark suite's command line, run end to end on a tiny configuration."""
+
+import json
+
+import pytest
+
+suite = pytest.importorskip("benchmarks.suite")
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite, "RESULTS", tmp_path)
+    return tmp_path
+
+
+def test_run_writes_json_and_markdown(results_dir):
+    argv = ["run", "--datasets", "iris", "--models", "tvae", "sdv_copulagan",
+            "--seeds", "0", "--epochs", "1", "--threads", "1", "--name", "t",
+            "--set", "tvae.batch_size=32", "--set", "tvae.embedding_dim=4"]
+    assert suite.main(argv) == 0
+    result = json.loads((results_dir / "t.json").read_text())
+    assert result["commands"] == ["python -m benchmarks " + " ".join(argv)]
+    assert result["machine"]["cpu_affinity"] >= 1
+    by_model = {r["model"]: r for r in result["runs"]}
+    assert set(by_model) == {"real_train", "tvae", "sdv_copulagan"}
+    tvae = by_model["tvae"]
+    assert tvae["params"] == {"epochs": 1, "batch_size": 32, "embedding_dim": 4}
+    assert 0 <= tvae["metrics"]["column_shapes"] <= 1
+    assert 0 <= tvae["metrics"]["dcr_share"] <= 1
+    assert tvae["cost"]["fit_seconds"] > 0 and tvae["cost"]["sample_rows_per_second"] > 0
+    # The reference row has no privacy metrics (it *is* the training table).
+    assert "dcr_share" not in by_model["real_train"]["metrics"]
+    text = (results_dir / "t.md").read_text()
+    assert "## iris" in text and "TVAEGenerator (epochs=1, batch_size=32" in text
+    # SDV may be absent: then its row is a note, not a crash; else a table row.
+    assert "CopulaGANSynthesizer" in text
+
+
+def test_resume_skips_finished_cells(results_dir):
+    argv = ["run", "--datasets", "iris", "--models", "tvae", "--seeds", "0",
+            "--epochs", "1", "--threads", "1", "--name", "r"]
+    suite.main(argv)
+    first = json.loads((results_dir / "r.json").read_text())
+    suite.main([*argv, "--resume"])
+    second = json.loads((results_dir / "r.json").read_text())
+    assert len(second["runs"]) == len(first["runs"]) == 2
+    assert second["runs"][1]["cost"] == first["runs"][1]["cost"]
+    assert len(second["commands"]) == 2
+
+
+def test_report_rebuilds_markdown(results_dir):
+    suite.main(["run", "--datasets", "iris", "--models", "tvae", "--seeds", "0",
+                "--epochs", "1", "--threads", "1", "--name", "m"])
+    (results_dir / "m.md").unlink()
+    assert suite.main(["report", "--name", "m"]) == 0
+    assert "## iris" in (results_dir / "m.md").read_text()
+
+
+def test_bad_override_is_one_line():
+    with pytest.raises(SystemExit, match="MODEL.PARAM=VALUE"):
+        suite._parse_set(["tvae-epochs"])
