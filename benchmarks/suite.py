@@ -465,6 +465,27 @@ def markdown(result, name):
     return "\n".join(lines) + "\n"
 
 
+def merge(results):
+    """One result from several (e.g. runs of different models in parallel).
+
+    Cells are keyed by (dataset, model, seed); a later input's cell replaces an
+    earlier one. Commands and datasets are united; the machine is the first's.
+    """
+    merged = {"runs": [], "commands": [], "datasets": {}}
+    cells = {}
+    for result in results:
+        merged.setdefault("machine", result["machine"])
+        merged.setdefault("protocol", result.get("protocol"))
+        merged["commands"] += [c for c in result.get("commands", [])
+                               if c not in merged["commands"]]
+        merged["datasets"].update(result.get("datasets", {}))
+        for record in result["runs"]:
+            if _key(record) not in cells or "error" not in record:
+                cells[_key(record)] = record
+    merged["runs"] = list(cells.values())
+    return merged
+
+
 def write(result, name):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
@@ -521,8 +542,15 @@ def main(argv=None):
                    help="wait up to this many seconds for other jobs to finish first")
     r = sub.add_parser("report", help="rebuild results/<name>.md from the JSON")
     r.add_argument("--name", default="suite")
+    m = sub.add_parser("merge", help="merge the results of runs made in parallel")
+    m.add_argument("inputs", nargs="+", help="result names to merge (results/<input>.json)")
+    m.add_argument("--name", required=True, help="name of the merged results")
     args = parser.parse_args(argv)
     args.argv = argv
+    if args.command == "merge":
+        write(merge([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.inputs]),
+              args.name)
+        return 0
     if args.command == "report":
         result = json.loads((RESULTS / f"{args.name}.json").read_text())
         (RESULTS / f"{args.name}.md").write_text(markdown(result, args.name))

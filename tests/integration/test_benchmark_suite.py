@@ -59,3 +59,16 @@ def test_report_rebuilds_markdown(results_dir):
 def test_bad_override_is_one_line():
     with pytest.raises(SystemExit, match="MODEL.PARAM=VALUE"):
         suite._parse_set(["tvae-epochs"])
+
+
+def test_merge_runs_made_in_parallel(results_dir):
+    common = ["--datasets", "iris", "--seeds", "0", "--epochs", "1", "--threads", "1"]
+    suite.main(["run", "--models", "tvae", "--name", "a", *common])
+    suite.main(["run", "--models", "ctgan", "--name", "b", *common,
+                "--set", "ctgan.batch_size=40", "--set", "ctgan.pac=4"])
+    assert suite.main(["merge", "a", "b", "--name", "ab"]) == 0
+    merged = json.loads((results_dir / "ab.json").read_text())
+    assert sorted(r["model"] for r in merged["runs"]) == ["ctgan", "real_train", "tvae"]
+    assert len(merged["commands"]) == 2
+    text = (results_dir / "ab.md").read_text()
+    assert "TVAEGenerator" in text and "CTGANGenerator" in text
