@@ -6,9 +6,13 @@ Fit a generator on a DataFrame, ``sample`` realistic synthetic rows, tune it wit
 
 __version__ = "0.1.0"
 
+from ._privacy import DPConfig
 from .augmentation import AugmentedEstimator, GenerativeOverSampler
 from .base import BaseGenerator, is_generator
 from .generators import CTGANGenerator, TVAEGenerator
+from .generators import TabDDPMGenerator
+from .generators import TransformerGenerator
+from .generators import LatentDiffusionGenerator
 from .preprocessing import TabularEncoder
 from .utils._pipeline import sample_pipeline
 
@@ -16,7 +20,11 @@ __all__ = [
     "AugmentedEstimator",
     "BaseGenerator",
     "CTGANGenerator",
+    "DPConfig",
     "GenerativeOverSampler",
+    "LatentDiffusionGenerator",
+    "TabDDPMGenerator",
+    "TransformerGenerator",
     "TVAEGenerator",
     "TabularEncoder",
     "__version__",

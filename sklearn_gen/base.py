@@ -42,6 +42,76 @@ __all__ = ["BaseGenerator", "is_generator"]
 # Rows generated and decoded per chunk: bounds memory when sampling millions of rows.
 _SAMPLE_CHUNK = 65_536
 
+_NUMERIC_KINDS = ("continuous", "integer", "datetime")
+
+
+def _with_intervals(values):
+    """A condition column with its 2-tuples ``(low, high)`` as closed ``pd.Interval``.
+
+    Interval-dtype columns become object columns of ``pd.Interval``; other columns
+    are returned unchanged.
+    """
+    if isinstance(values.dtype, pd.IntervalDtype):
+        return values.astype(object)
+    if values.dtype != object:
+        return values
+    is_pair = np.fromiter(
+        (isinstance(v, tuple) and len(v) == 2 for v in values), bool, len(values)
+    )
+    if not is_pair.any():
+        return values
+    values = values.copy()
+    values[is_pair] = [
+        pd.Interval(low, high, closed="both") for low, high in values[is_pair]
+    ]
+    return values
+
+
+def _interval_cells(values):
+    """Boolean mask of the cells of a condition column that are ``pd.Interval``."""
+    if isinstance(values.dtype, pd.IntervalDtype):
+        return values.notna().to_numpy()
+    if values.dtype != object:
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((isinstance(v, pd.Interval) for v in values), bool, len(values))
+
+
+def _interval_bounds(intervals, kind):
+    """``(low, high, closed_low, closed_high)`` arrays of a sequence of intervals.
+
+    Bounds are float64, datetimes as int64 nanoseconds since the epoch (UTC), as
+    the schema's ``min`` / ``max``.
+    """
+    intervals = list(intervals)
+    ends = [(iv.left, iv.right) for iv in intervals]
+    if kind == "datetime":
+        low = np.array([float(pd.Timestamp(a).value) for a, _ in ends])
+        high = np.array([float(pd.Timestamp(b).value) for _, b in ends])
+    else:
+        low = np.array([float(a) for a, _ in ends])
+        high = np.array([float(b) for _, b in ends])
+    closed_low = np.array([iv.closed in ("left", "both") for iv in intervals], bool)
+    closed_high = np.array([iv.closed in ("right", "both") for iv in intervals], bool)
+    return low, high, closed_low, closed_high
+
+
+def _in_intervals(got, low, high, closed_low, closed_high):
+    """Whether each value of ``got`` lies in its interval (NaN never does)."""
+    with np.errstate(invalid="ignore"):
+        above = np.where(closed_low, got >= low, got > low)
+        below = np.where(closed_high, got <= high, got < high)
+    return above & below
+
+
+def _numeric_condition_values(column, kind):
+    """A numeric / datetime column as float64 (datetimes as ns), NaN where missing."""
+    if kind == "datetime":
+        index = pd.DatetimeIndex(column)
+        got = index.as_unit("ns").asi8.astype(np.float64)
+        got[np.asarray(index.isna())] = np.nan
+        return got
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
 
 def is_generator(estimator):
     """Return True if ``estimator`` is a sklearn_gen generator.
@@ -101,9 +171,11 @@ class BaseGenerator(
     uses rejection: it draws candidate rows and keeps the ones that match — exactly
     for categorical, boolean and integer columns; for continuous and datetime
     columns, within ``condition_tolerance`` of the column's observed range, after
-    which the value is set exactly. If the model cannot produce enough matching
-    rows within a bounded number of candidates, a ``ValueError`` says so; it never
-    returns fewer rows.
+    which the value is set exactly. A numeric or datetime column may instead be
+    given an interval, a 2-tuple ``(low, high)`` (closed) or a ``pd.Interval``
+    (its ``closed`` is respected): matching rows have a value inside it, kept as
+    sampled. If the model cannot produce enough matching rows within a bounded
+    number of candidates, a ``ValueError`` says so; it never returns fewer rows.
     """
 
     _parameter_constraints: dict = {
@@ -113,6 +185,7 @@ class BaseGenerator(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, tuple, None],
+        "identifiers": [StrOptions({"regenerate", "drop", "error", "keep"})],
     }
 
     #: Fraction of a numeric column's observed range within which a candidate row
@@ -349,6 +422,10 @@ class BaseGenerator(
         return self._fit(X, y, warm_start=fitted)
 
     def _fit(self, X, y, *, warm_start):
+        if getattr(self, "privacy", None) is not None:
+            from ._privacy import require_opacus
+
+            require_opacus()  # fail before any work when Opacus is missing
         frame = self._validated_frame(X, reset=not warm_start)
         if warm_start and len(frame) < 2:
             raise ValueError("partial_fit needs at least 2 rows.")
@@ -362,12 +439,15 @@ class BaseGenerator(
                 y_series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
                 frame = frame.copy()
                 frame[self.target_name_] = np.asarray(y_series)
+            frame = self._drop_identifiers(frame)
             rng = self._fit_rng_
         else:
             self._input_is_frame_ = isinstance(X, pd.DataFrame)
             self._input_dtype_ = None if self._input_is_frame_ else frame.to_numpy().dtype
             self._feature_columns_ = list(frame.columns)
             frame = self._with_target(frame, y)
+            frame = self._split_identifiers(frame)
+            self.__dict__.pop("privacy_spent_", None)
             rng = check_random_state(self.random_state)
             self.device_ = resolve_device(self.device)
             encoder = self._make_encoder()
@@ -406,7 +486,66 @@ class BaseGenerator(
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
+        privacy_spent = getattr(net, "privacy_spent", None)
+        if privacy_spent is not None:  # a differentially private net
+            self.privacy_spent_ = privacy_spent()
         return self
+
+    # ------------------------------------------------------------ identifiers
+
+    def _identifier_names(self):
+        return [column.name for column in getattr(self, "identifiers_", None) or ()]
+
+    def _split_identifiers(self, frame):
+        """At fit: find the identifier columns (see ``identifiers``), drop them."""
+        from .preprocessing import detect_identifiers
+
+        mode = getattr(self, "identifiers", "regenerate")
+        self._identifier_mode_ = mode
+        self._column_order_ = list(frame.columns)
+        found = []
+        if mode != "keep":
+            exclude = () if self.target_name_ is None else (self.target_name_,)
+            found = detect_identifiers(frame, exclude=exclude)
+        self.identifiers_ = found
+        if not found:
+            return frame
+        names = [column.name for column in found]
+        described = ", ".join(f"{c.name!r} ({c.format})" for c in found)
+        if mode == "error":
+            raise ValueError(
+                f"Columns {described} look like direct identifiers (unique per row). "
+                "Drop them, or pass identifiers='regenerate' (replaced by fresh "
+                "values of the same format), 'drop' or 'keep' (modelled as usual)."
+            )
+        if len(names) == frame.shape[1]:
+            raise ValueError(
+                f"Every column looks like a direct identifier ({described}): there "
+                "is nothing to model. Pass identifiers='keep' to model them anyway."
+            )
+        return frame.drop(columns=names)
+
+    def _drop_identifiers(self, frame):
+        names = [name for name in self._identifier_names() if name in frame.columns]
+        return frame.drop(columns=names) if names else frame
+
+    def _add_identifiers(self, frame, seed):
+        """Fresh identifier values in their columns (``identifiers="regenerate"``)."""
+        if not self._identifier_names() or self._identifier_mode_ == "drop":
+            return frame
+        from .preprocessing._identifiers import generate_identifiers
+
+        rng = np.random.default_rng(seed)
+        for column in self.identifiers_:
+            frame[column.name] = generate_identifiers(column, len(frame), rng)
+        return frame[self._column_order_]
+
+    def _sampled_columns(self):
+        """The feature columns ``sample`` returns (in order)."""
+        if getattr(self, "_identifier_mode_", None) == "drop":
+            dropped = set(self._identifier_names())
+            return [c for c in self._feature_columns_ if c not in dropped]
+        return list(self._feature_columns_)
 
     def _target_fill_values(self, encoded):
         """Mean encoded value of the target's units: ``transform`` uses it for X alone."""
@@ -472,7 +611,9 @@ class BaseGenerator(
         conditions : dict or DataFrame, default=None
             Values to fix: ``{column: value}`` for every row, or a DataFrame with
             one row of values per sample (its columns are the conditioned ones).
-            Columns and values are checked against what the model saw at fit.
+            For a numeric or datetime column a value may be an interval: a
+            2-tuple ``(low, high)`` (closed) or a ``pd.Interval``. Columns and
+            values are checked against what the model saw at fit.
         random_state : int, RandomState instance or None, default=None
             Seed for this call. None continues a stream seeded at fit (new rows on
             every call).
@@ -486,12 +627,27 @@ class BaseGenerator(
         """
         check_is_fitted(self)
         n_samples = self._check_n_samples(n_samples, conditions)
+        if conditions is not None and self._identifier_names():
+            named = list(conditions) if isinstance(conditions, dict) else list(
+                getattr(conditions, "columns", ())
+            )
+            fixed = [name for name in named if name in self._identifier_names()]
+            if fixed:
+                raise ValueError(
+                    f"conditions names identifier column(s) {fixed}, which the "
+                    "generator does not model (see the identifiers parameter)."
+                )
         rng = self._sample_rng_ if random_state is None else check_random_state(random_state)
         generator = make_torch_generator(torch_seed(rng), self.device_)
         if conditions is None:
             frame = self._generate(n_samples, generator)
         else:
             frame = self._sample_conditioned(n_samples, conditions, generator)
+        if self._identifier_names():
+            seed = torch.randint(
+                0, 2**62, (1,), generator=generator, device=generator.device
+            )
+            frame = self._add_identifiers(frame, int(seed.item()))
         return self._format_output(frame)
 
     def _format_output(self, frame):
@@ -533,10 +689,22 @@ class BaseGenerator(
                     f"conditions names column {name!r}, which the generator was not "
                     f"fitted on. Known columns: {list(columns)}."
                 )
+            if columns[name].kind in _NUMERIC_KINDS:
+                try:
+                    frame[name] = _with_intervals(frame[name])
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"conditions gives an invalid interval for column {name!r}: "
+                        f"{exc}"
+                    ) from exc
             self._check_condition_values(columns[name], frame[name])
         return frame
 
     def _check_condition_values(self, schema, values):
+        intervals = _interval_cells(values)
+        if intervals.any():
+            self._check_condition_intervals(schema, values[intervals])
+            values = values[~intervals]
         missing = values.isna().to_numpy()
         if missing.any() and not schema.has_missing:
             raise ValueError(
@@ -579,21 +747,63 @@ class BaseGenerator(
                 "the model cannot produce them."
             )
 
+    def _check_condition_intervals(self, schema, intervals):
+        """Interval conditions must be on a numeric column and meet its range."""
+        if schema.kind not in _NUMERIC_KINDS:
+            raise ValueError(
+                f"conditions gives an interval for column {schema.name!r}, which is "
+                f"{schema.kind}; intervals are only for numeric and datetime columns."
+            )
+        try:
+            bounds = _interval_bounds(intervals, schema.kind)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"conditions interval bounds for column {schema.name!r} must be "
+                f"{'timestamps' if schema.kind == 'datetime' else 'numbers'}, got "
+                f"{list(intervals[:3])}."
+            ) from exc
+        low, high, closed_low, closed_high = bounds
+        lo, hi = float(schema.min), float(schema.max)
+        if schema.kind == "integer":
+            # The smallest and largest integers inside each interval.
+            first = np.ceil(low)
+            first[~closed_low & (first == low)] += 1
+            last = np.floor(high)
+            last[~closed_high & (last == high)] -= 1
+            empty = np.maximum(first, lo) > np.minimum(last, hi)
+        else:
+            # Intersection with [lo, hi]: [a, b] with each end closed unless the
+            # interval's own open end is the binding one.
+            a, b = np.maximum(low, lo), np.minimum(high, hi)
+            closed_a = np.where(low >= lo, closed_low, True)
+            closed_b = np.where(high <= hi, closed_high, True)
+            empty = (a > b) | ((a == b) & ~(closed_a & closed_b))
+        if empty.any():
+            shown = list(intervals[empty][:5])
+            if schema.kind == "datetime":
+                lo, hi = pd.Timestamp(int(lo)), pd.Timestamp(int(hi))
+            raise ValueError(
+                f"conditions interval(s) {shown} for column {schema.name!r} hold no "
+                f"value the model can produce (range seen at fit [{lo}, {hi}]"
+                + (", integers only" if schema.kind == "integer" else "") + ")."
+            )
+
     def _match(self, candidates, target, schemas):
         """Boolean mask of candidate rows matching one condition tuple."""
         mask = np.ones(len(candidates), dtype=bool)
         for name, value in target.items():
             schema = schemas[name]
             column = candidates[name]
-            if pd.isna(value):
+            if isinstance(value, pd.Interval):
+                got = _numeric_condition_values(column, schema.kind)
+                mask &= _in_intervals(got, *_interval_bounds([value], schema.kind))
+            elif pd.isna(value):
                 mask &= column.isna().to_numpy()
             elif schema.kind in ("continuous", "datetime"):
+                got = _numeric_condition_values(column, schema.kind)
                 if schema.kind == "datetime":
-                    got = column.astype("int64").to_numpy(dtype=np.float64)
-                    got[column.isna().to_numpy()] = np.nan
                     want = float(pd.Timestamp(value).value)
                 else:
-                    got = column.to_numpy(dtype=np.float64, na_value=np.nan)
                     want = float(value)
                 width = (schema.max - schema.min) if schema.max is not None else 0.0
                 tol = self.condition_tolerance * (width or 1.0)
@@ -620,10 +830,17 @@ class BaseGenerator(
         out = pd.concat(parts, ignore_index=True)
         order = np.argsort(np.concatenate(positions), kind="stable")
         out = out.iloc[order].reset_index(drop=True)
-        # Continuous matches are within a tolerance: write the exact requested values.
+        # Continuous matches are within a tolerance: write the exact requested values
+        # (interval conditions keep the sampled values).
         for name in names:
             if schemas[name].kind in ("continuous", "datetime"):
-                out[name] = frame[name].astype(out[name].dtype).to_numpy()
+                exact = ~_interval_cells(frame[name])
+                if exact.all():
+                    out[name] = frame[name].astype(out[name].dtype).to_numpy()
+                elif exact.any():
+                    out.loc[exact, name] = (
+                        frame.loc[exact, name].astype(out[name].dtype).to_numpy()
+                    )
         return out
 
     def _generate_candidates(self, n_samples, target, generator):
@@ -675,7 +892,7 @@ class BaseGenerator(
             otherwise. Deterministic.
         """
         check_is_fitted(self)
-        frame = self._validated_frame(X, reset=False)
+        frame = self._drop_identifiers(self._validated_frame(X, reset=False))
         if self.target_name_ is not None:
             # The target is not part of X: encode any valid stand-in value, then
             # replace its units by their training mean (the class frequencies for a
@@ -720,6 +937,7 @@ class BaseGenerator(
         with torch.inference_mode():
             encoded = self._unrepresent(torch.from_numpy(Z).to(self.device_))
         frame = self.encoder_.inverse_transform(encoded.cpu().numpy())
+        frame = self._add_identifiers(frame, self._score_seed_)
         out = self._format_output(frame)
         return out[0] if isinstance(out, tuple) else out
 
@@ -757,7 +975,10 @@ class BaseGenerator(
         synthetic = (
             synthetic if isinstance(synthetic, pd.DataFrame) else pd.DataFrame(synthetic)
         )
-        synthetic.columns = self._feature_columns_
+        synthetic.columns = self._sampled_columns()
+        # Identifier columns are not modelled: nothing to score.
+        real = self._drop_identifiers(real)
+        synthetic = self._drop_identifiers(synthetic)
         schema = [s for s in self.encoder_.schema_ if s.name != self.target_name_]
         if y is not None and synthetic_y is not None:
             real[self.target_name_] = np.asarray(y)

@@ -15,6 +15,17 @@ SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 #: Tiny configurations so every generator trains in a second or two in tests.
 INIT_PARAMS = {
+    "TransformerGenerator": dict(
+        epochs=2,
+        batch_size=64,
+        n_bins=16,
+        embedding_dim=16,
+        n_heads=2,
+        n_layers=1,
+        feedforward_dim=32,
+        device="cpu",
+        random_state=0,
+    ),
     "CTGANGenerator": dict(
         epochs=2,
         batch_size=64,
@@ -31,6 +42,29 @@ INIT_PARAMS = {
         embedding_dim=8,
         compress_dims=(16,),
         decompress_dims=(16,),
+        device="cpu",
+        random_state=0,
+    ),
+    "LatentDiffusionGenerator": dict(
+        epochs=24,
+        vae_epochs=20,
+        vae_lr=1e-2,
+        batch_size=64,
+        d_token=4,
+        factor=4,
+        n_layers=1,
+        diffusion_dim=16,
+        sample_steps=4,
+        device="cpu",
+        random_state=0,
+    ),
+    "TabDDPMGenerator": dict(
+        epochs=2,
+        batch_size=64,
+        dims=(16,),
+        embedding_dim=8,
+        n_timesteps=20,
+        sample_steps=10,
         device="cpu",
         random_state=0,
     ),

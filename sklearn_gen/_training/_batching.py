@@ -47,3 +47,45 @@ class IndexBatchIterator:
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             yield self.X.index_select(0, order[start : start + self.batch_size]), None
+
+
+class PoissonBatchIterator:
+    """Poisson-sampled mini-batches of a tensor that stays on its device (DP-SGD).
+
+    Every batch includes each row independently with probability ``sample_rate``,
+    so batch sizes vary (and a batch may be empty): this is the sampling that the
+    privacy amplification of DP-SGD's accountants assumes. A pass yields
+    ``n_batches`` batches, each an index selection ``(X[idx], None)`` drawn with
+    ``generator``.
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        The encoded table, already on the training device.
+    sample_rate : float
+        Probability that a row is in a batch, in (0, 1]. The expected batch size is
+        ``sample_rate * len(X)``.
+    n_batches : int
+        Batches per pass (an epoch), usually ``round(1 / sample_rate)``.
+    generator : torch.Generator
+        Source of the inclusion draws (on the same device as ``X``).
+    """
+
+    def __init__(self, X, sample_rate, n_batches, generator):
+        self.X = X
+        self.sample_rate = float(sample_rate)
+        self.n_batches = int(n_batches)
+        self.generator = generator
+
+    def __len__(self):
+        return self.n_batches
+
+    def indices(self):
+        """Row indices of one Poisson-sampled batch (sorted)."""
+        n = self.X.shape[0]
+        draws = torch.rand(n, generator=self.generator, device=self.X.device)
+        return torch.nonzero(draws < self.sample_rate, as_tuple=True)[0]
+
+    def __iter__(self):
+        for _ in range(self.n_batches):
+            yield self.X.index_select(0, self.indices()), None

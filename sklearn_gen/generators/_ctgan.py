@@ -6,6 +6,7 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval
 
+from .._privacy import DPConfig
 from ..base import BaseGenerator
 from .._training import GANNet, adam_fused
 from ..nn import (
@@ -79,6 +80,37 @@ class CTGANGenerator(BaseGenerator):
         by the frequencies (False).
     pac : int, default=10
         Rows per critic pack (PacGAN); ``batch_size`` must be a multiple of it.
+        Must be 1 with ``privacy``.
+    privacy : DPConfig, default=None
+        Train with differential privacy (DP-SGD with Opacus; needs
+        ``pip install sklearn_gen[privacy]``). Only the critic reads real rows,
+        so only its updates are privatised (Poisson-sampled batches, each real
+        row's gradient, gradient penalty included, clipped to
+        ``privacy.max_grad_norm``, Gaussian noise added); the generator learns
+        from the private critic alone. Training stops before the budget
+        ``(epsilon, delta)`` would be exceeded and ``privacy_spent_`` reports
+        what was spent. Requires ``pac=1``: a pack would put several real rows in
+        one clipped gradient. The critic sees each real row with a conditional
+        vector made from the row itself, and fake rows with conditions drawn by
+        category frequency (training-by-sampling, which picks real rows by
+        category, is not used and ``log_frequency`` has no effect).
+
+        What the guarantee does **not** cover: the fitted
+        :class:`TabularEncoder` (categories, numeric bounds, rounding, missing
+        pattern and Gaussian-mixture modes of every column) and the per-category
+        row counts (``net_.module_.condition_counts``), which set the
+        distribution of the generator's conditional vectors in training and
+        sampling, are computed from the data without noise and are part of the
+        model. The losses in ``history_`` are computed on real rows without
+        noise (diagnostics only), and callbacks acting on them (e.g. early
+        stopping) make data-dependent decisions. See :ref:`privacy`.
+    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
+        What to do with columns that look like direct identifiers (unique
+        per-row ids, emails, phone numbers, names; see
+        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
+        not modelled; ``sample`` fills them with fresh unique values of the same
+        format, never taken from the training data. "drop": not modelled and not
+        returned. "error": ``fit`` raises. "keep": modelled like any other column.
     epochs : int, default=300
         Passes over the training table (per ``fit`` / ``partial_fit`` call); a pass
         is ``max(n_rows // batch_size, 1)`` steps.
@@ -110,6 +142,10 @@ class CTGANGenerator(BaseGenerator):
         without the gradient penalty).
     n_iter_ : int
         Number of epochs trained in total.
+    privacy_spent_ : tuple of (float, float)
+        Only with ``privacy``: the ``(epsilon, delta)`` spent by training so far.
+    identifiers_ : list of IdentifierColumn
+        The columns treated as identifiers (not modelled).
     device_ : str
         The device the model lives on.
     n_train_rows_ : int
@@ -159,6 +195,7 @@ class CTGANGenerator(BaseGenerator):
         "discriminator_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "log_frequency": ["boolean"],
         "pac": [Interval(numbers.Integral, 1, None, closed="left")],
+        "privacy": [DPConfig, None],
     }
 
     def __init__(
@@ -174,6 +211,8 @@ class CTGANGenerator(BaseGenerator):
         discriminator_steps=1,
         log_frequency=True,
         pac=10,
+        privacy=None,
+        identifiers="regenerate",
         epochs=300,
         batch_size=500,
         device="auto",
@@ -191,6 +230,8 @@ class CTGANGenerator(BaseGenerator):
         self.discriminator_steps = discriminator_steps
         self.log_frequency = log_frequency
         self.pac = pac
+        self.privacy = privacy
+        self.identifiers = identifiers
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
@@ -201,6 +242,12 @@ class CTGANGenerator(BaseGenerator):
     # ------------------------------------------------------------------ fit
 
     def _fit(self, X, y, *, warm_start):
+        if self.privacy is not None and self.pac != 1:
+            raise ValueError(
+                f"privacy needs pac=1 (got pac={self.pac}): the critic must score "
+                "one real row at a time so that each row's gradient can be clipped. "
+                "Set pac=1."
+            )
         if self.batch_size % self.pac:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of pac "
@@ -230,7 +277,12 @@ class CTGANGenerator(BaseGenerator):
         n_conditions = criterion.condition.n_conditions
         betas = (0.5, 0.9)
         fused = adam_fused(self.device_)
-        return GANNet(
+        net_class, private = GANNet, {}
+        if self.privacy is not None:
+            from .._training._privacy import PrivateGANNet
+
+            net_class, private = PrivateGANNet, {"privacy": self.privacy}
+        return net_class(
             module=CTGANGeneratorModule,
             module__embedding_dim=int(self.embedding_dim),
             module__n_conditions=n_conditions,
@@ -253,6 +305,7 @@ class CTGANGenerator(BaseGenerator):
             optimizer_discriminator__fused=fused,
             discriminator_steps=int(self.discriminator_steps),
             log_frequency=bool(self.log_frequency),
+            **private,
             **net_kwargs,
         )
 

@@ -6,6 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseGenerator
+from .._privacy import DPConfig
 from .._training import VAENet, adam_fused
 from ..nn import ELBOLoss, TVAEModule, sample_outputs
 from ..preprocessing import TabularEncoder
@@ -45,6 +46,29 @@ class TVAEGenerator(BaseGenerator):
         Learning rate of the Adam optimiser.
     continuous : {"mode_specific", "quantile", "minmax"}, default="mode_specific"
         How the encoder normalises continuous columns.
+    privacy : DPConfig, default=None
+        Train with differential privacy (DP-SGD with Opacus; needs
+        ``pip install sklearn_gen[privacy]``): the encoder and decoder networks
+        both read real rows, so the whole VAE is privatised. Batches are
+        Poisson-sampled, each row's gradient is clipped to
+        ``privacy.max_grad_norm`` and Gaussian noise is added; training stops
+        before the budget ``(epsilon, delta)`` would be exceeded, and
+        ``privacy_spent_`` reports what was spent. The guarantee covers the
+        network weights given the fitted :class:`TabularEncoder`, whose
+        statistics are **not** privatised: the categories of each column, the
+        bounds, rounding and missing-value pattern of numeric columns and their
+        Gaussian-mixture modes are computed from the data and shipped with the
+        model. The training losses in ``history_`` are computed on real rows
+        without noise (diagnostics, not covered either), and callbacks that act on
+        them (e.g. early stopping) make data-dependent decisions. See
+        :ref:`privacy`.
+    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
+        What to do with columns that look like direct identifiers (unique
+        per-row ids, emails, phone numbers, names; see
+        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
+        not modelled; ``sample`` fills them with fresh unique values of the same
+        format, never taken from the training data. "drop": not modelled and not
+        returned. "error": ``fit`` raises. "keep": modelled like any other column.
     epochs : int, default=300
         Passes over the training table (per ``fit`` / ``partial_fit`` call).
     batch_size : int, default=500
@@ -70,6 +94,10 @@ class TVAEGenerator(BaseGenerator):
         Per-epoch training history (``history_[:, "train_loss"]``).
     n_iter_ : int
         Number of epochs trained in total.
+    privacy_spent_ : tuple of (float, float)
+        Only with ``privacy``: the ``(epsilon, delta)`` spent by training so far.
+    identifiers_ : list of IdentifierColumn
+        The columns treated as identifiers (not modelled).
     device_ : str
         The device the model lives on.
     n_train_rows_ : int
@@ -111,6 +139,7 @@ class TVAEGenerator(BaseGenerator):
         "loss_factor": [Interval(numbers.Real, 0, None, closed="neither")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "continuous": [StrOptions({"mode_specific", "quantile", "minmax"})],
+        "privacy": [DPConfig, None],
     }
 
     def __init__(
@@ -123,6 +152,8 @@ class TVAEGenerator(BaseGenerator):
         loss_factor=2.0,
         lr=1e-3,
         continuous="mode_specific",
+        privacy=None,
+        identifiers="regenerate",
         epochs=300,
         batch_size=500,
         device="auto",
@@ -137,6 +168,8 @@ class TVAEGenerator(BaseGenerator):
         self.loss_factor = loss_factor
         self.lr = lr
         self.continuous = continuous
+        self.privacy = privacy
+        self.identifiers = identifiers
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
@@ -150,7 +183,12 @@ class TVAEGenerator(BaseGenerator):
     def _make_net(self, layout, net_kwargs):
         compress = check_layer_sizes(self.compress_dims, "compress_dims")
         decompress = check_layer_sizes(self.decompress_dims, "decompress_dims")
-        return VAENet(
+        net_class, private = VAENet, {}
+        if self.privacy is not None:
+            from .._training._privacy import PrivateVAENet
+
+            net_class, private = PrivateVAENet, {"privacy": self.privacy}
+        return net_class(
             module=TVAEModule,
             module__n_features=layout.n_features,
             module__n_outputs=layout.output_width,
@@ -164,6 +202,7 @@ class TVAEGenerator(BaseGenerator):
             lr=float(self.lr),
             optimizer__weight_decay=float(self.l2scale),
             optimizer__fused=adam_fused(self.device_),
+            **private,
             **net_kwargs,
         )
 

@@ -4,7 +4,12 @@ from ._consistency import consistency_score, diagnostic_score
 from ._diversity import coverage_score, nn_precision_score, nn_recall_score
 from ._explain import explain_detection
 from ._fidelity import column_pair_trends_score, column_shapes_score, detection_score
-from ._privacy import dcr_share, exact_copy_rate
+from ._privacy import (
+    attribute_inference_score,
+    dcr_share,
+    exact_copy_rate,
+    membership_inference_score,
+)
 from ._quality import build_metadata, quality_score
 from ._reports import SyntheticReport
 from ._scorers import (
@@ -17,6 +22,7 @@ from ._utility import ml_efficacy_score
 
 __all__ = [
     "SyntheticReport",
+    "attribute_inference_score",
     "build_metadata",
     "column_pair_trends_score",
     "column_shapes_score",
@@ -31,6 +37,7 @@ __all__ = [
     "get_scorer",
     "get_scorer_names",
     "make_generator_scorer",
+    "membership_inference_score",
     "ml_efficacy_score",
     "nn_precision_score",
     "nn_recall_score",

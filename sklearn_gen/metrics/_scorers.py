@@ -12,7 +12,12 @@ from ._common import _subsample
 from ._consistency import consistency_score, diagnostic_score
 from ._diversity import coverage_score, nn_precision_score, nn_recall_score
 from ._fidelity import column_pair_trends_score, column_shapes_score, detection_score
-from ._privacy import dcr_share, exact_copy_rate
+from ._privacy import (
+    attribute_inference_score,
+    dcr_share,
+    exact_copy_rate,
+    membership_inference_score,
+)
 from ._quality import _as_frame, quality_score
 from ._utility import ml_efficacy_score
 
@@ -56,6 +61,16 @@ _METRICS = {
     "dcr_share": _Metric(dcr_share, group="privacy", best=0.5, needs_train=True),
     "exact_copy_rate": _Metric(
         exact_copy_rate, group="privacy", best=0.0, needs_train=True
+    ),
+    "membership_inference": _Metric(
+        membership_inference_score, group="privacy", best=0.5, needs_train=True
+    ),
+    "attribute_inference": _Metric(
+        attribute_inference_score,
+        group="privacy",
+        best=1.0,
+        needs_train=True,
+        needs_target=True,
     ),
 }
 
@@ -105,7 +120,15 @@ def _scoring_tables(generator, X, y, seed):
         if isinstance(synthetic, pd.DataFrame)
         else pd.DataFrame(np.asarray(synthetic))
     )
-    synthetic.columns = list(real.columns)
+    sampled_columns = getattr(generator, "_sampled_columns", None)
+    synthetic.columns = (
+        sampled_columns() if sampled_columns is not None else list(real.columns)
+    )
+    # Identifier columns are not modelled (the generator's ``identifiers``).
+    identifiers = [c.name for c in getattr(generator, "identifiers_", None) or ()]
+    if identifiers:
+        real = real.drop(columns=identifiers, errors="ignore")
+        synthetic = synthetic.drop(columns=identifiers, errors="ignore")
     real = real.reset_index(drop=True)
     target_name = getattr(generator, "target_name_", None)
     encoder = getattr(generator, "encoder_", None)
@@ -378,6 +401,9 @@ def evaluate_synthetic(
     ``ml_efficacy`` (only with ``target``)  utility      1 (R²/AUC/macro F1)
     ``dcr_share`` (only with ``train``)     privacy      0.5
     ``exact_copy_rate`` (only with train)   privacy      0
+    ``membership_inference`` (with train)   privacy      0.5 (attack ROC AUC)
+    ``attribute_inference`` (train+target)  privacy      1 (protection of the
+                                                         target column)
     ======================================  ===========  =====================
 
     Values are the raw metric values (not negated): all are "greater is
@@ -391,7 +417,12 @@ def evaluate_synthetic(
     synthetic : DataFrame or ndarray of shape (n_synthetic, n_columns)
         The synthetic table, with the same columns.
     train : DataFrame or ndarray of shape (n_train, n_columns), default=None
-        The rows the generator was fitted on. Enables the privacy metrics.
+        The rows the generator was fitted on. Enables the privacy metrics:
+        :func:`dcr_share`, :func:`exact_copy_rate`,
+        :func:`membership_inference_score` (``real`` is the held-out half of
+        the attacker's candidates) and, with ``target``,
+        :func:`attribute_inference_score` (the attacker knows every other
+        column of a training row and infers its ``target``).
     target : str, default=None
         Target column; enables ``ml_efficacy`` (train on synthetic, test on
         ``real``).
@@ -476,8 +507,12 @@ def evaluate_synthetic(
         if max_rows is not None and _accepts(function, "max_rows"):
             kwargs["max_rows"] = max_rows
         if spec.needs_train:
-            if name == "dcr_share":
+            if name in ("dcr_share", "membership_inference"):
                 value = function(train, synthetic, real, schema=schema, **kwargs)
+            elif name == "attribute_inference":
+                value = function(
+                    train, synthetic, sensitive=target, schema=schema, **kwargs
+                )
             else:
                 value = function(train, synthetic, schema=schema, **kwargs)
         elif spec.needs_target:
