@@ -30,7 +30,10 @@ def test_generator_checks(generator, check):
 
 
 def test_every_generator_is_checked():
-    assert {type(g).__name__ for g in GENERATORS} >= {"CTGANGenerator", "TVAEGenerator"}
+    assert {type(g).__name__ for g in GENERATORS} >= {
+        "CTGANGenerator", "TVAEGenerator", "TabDDPMGenerator", "LatentDiffusionGenerator",
+        "TransformerGenerator",
+    }
 
 
 @pytest.mark.parametrize("generator", GENERATORS, ids=lambda g: type(g).__name__)
@@ -39,3 +42,13 @@ def test_tags(generator):
     assert tags.estimator_type == "generator"
     assert tags.target_tags.required is False
     assert tags.input_tags.allow_nan and tags.input_tags.string
+
+
+#: Parameters every generator shares (the base class reads them).
+SHARED_PARAMS = {"epochs", "batch_size", "device", "random_state", "verbose",
+                 "callbacks", "identifiers"}
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=lambda g: type(g).__name__)
+def test_shared_parameters(generator):
+    assert SHARED_PARAMS <= set(generator.get_params())

@@ -120,6 +120,13 @@ class LatentDiffusionGenerator(BaseGenerator):
         (each step is redone this many times, going back to its starting noise
         level in between), so the free latent tokens adapt to the held ones.
         Conditional rows cost this many times as much as unconditional ones.
+    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
+        What to do with columns that look like direct identifiers (unique
+        per-row ids, emails, phone numbers, names; see
+        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
+        not modelled; ``sample`` fills them with fresh unique values of the same
+        format, never taken from the training data. "drop": not modelled and not
+        returned. "error": ``fit`` raises. "keep": modelled like any other column.
     epochs : int, default=500
         Epochs per ``fit`` call, both stages together: ``vae_epochs`` of the VAE,
         then ``epochs - vae_epochs`` of the diffusion model.
@@ -154,6 +161,8 @@ class LatentDiffusionGenerator(BaseGenerator):
         Rows seen by the first fit (the default ``n_samples``).
     target_name_ : str or None
         Column name given to ``y`` when fitted with a target.
+    identifiers_ : list of IdentifierColumn
+        The columns treated as identifiers (not modelled).
     n_features_in_ : int
         Number of columns of ``X`` seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -221,6 +230,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         diffusion_lr=1e-3,
         sample_steps=50,
         inpainting_resamples=5,
+        identifiers="regenerate",
         epochs=500,
         batch_size=1024,
         device="auto",
@@ -242,6 +252,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         self.diffusion_lr = diffusion_lr
         self.sample_steps = sample_steps
         self.inpainting_resamples = inpainting_resamples
+        self.identifiers = identifiers
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device

@@ -239,6 +239,13 @@ class TransformerGenerator(BaseGenerator):
     temperature : float, default=1.0
         Divides the logits when sampling: below 1 sharpens the distribution,
         above 1 flattens it. :meth:`score_samples` ignores it.
+    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
+        What to do with columns that look like direct identifiers (unique
+        per-row ids, emails, phone numbers, names; see
+        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
+        not modelled; ``sample`` fills them with fresh unique values of the same
+        format, never taken from the training data. "drop": not modelled and not
+        returned. "error": ``fit`` raises. "keep": modelled like any other column.
     epochs : int, default=50
         Passes over the training table (per ``fit`` / ``partial_fit`` call).
     batch_size : int, default=512
@@ -271,6 +278,8 @@ class TransformerGenerator(BaseGenerator):
         Rows seen by the first fit (the default ``n_samples``).
     target_name_ : str or None
         Column name given to ``y`` when fitted with a target.
+    identifiers_ : list of IdentifierColumn
+        The columns treated as identifiers (not modelled).
     n_features_in_ : int
         Number of columns of ``X`` seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -345,6 +354,7 @@ class TransformerGenerator(BaseGenerator):
         lr=1e-3,
         weight_decay=0.0,
         temperature=1.0,
+        identifiers="regenerate",
         epochs=50,
         batch_size=512,
         device="auto",
@@ -362,6 +372,7 @@ class TransformerGenerator(BaseGenerator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.temperature = temperature
+        self.identifiers = identifiers
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
@@ -743,6 +754,7 @@ class TransformerGenerator(BaseGenerator):
         check_is_fitted(self)
         frame = self._validated_frame(X, reset=False)
         frame.columns = list(self._feature_columns_)
+        frame = self._drop_identifiers(frame)  # not modelled: no likelihood
         schemas = self.encoder_.schema_
         order = self._natural_order()
         skip = None
