@@ -9,10 +9,13 @@ __version__ = "0.1.0"
 from ._privacy import DPConfig
 from .augmentation import AugmentedEstimator, GenerativeOverSampler
 from .base import BaseGenerator, is_generator
-from .generators import CTGANGenerator, TVAEGenerator
-from .generators import TabDDPMGenerator
-from .generators import TransformerGenerator
-from .generators import LatentDiffusionGenerator
+from .generators import (
+    CTGANGenerator,
+    LatentDiffusionGenerator,
+    TabDDPMGenerator,
+    TransformerGenerator,
+    TVAEGenerator,
+)
 from .preprocessing import TabularEncoder
 from .utils._pipeline import sample_pipeline
 
