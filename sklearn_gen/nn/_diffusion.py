@@ -26,6 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
+
+#: Floor of probabilities inside logarithms (float32's smallest normal is ~1e-38).
+_TINY = 1e-30
+
 __all__ = [
     "GaussianMultinomialDiffusion",
     "MLPDenoiser",
@@ -487,7 +491,13 @@ class GaussianMultinomialDiffusion(nn.Module):
                 torch.log(true) - torch.log(true_total),
             )
         model = self.posterior_weights(torch.exp(log_p0), xt_cat, abar_s, alpha)
-        log_model = torch.log(model) - self.to_units(torch.log(self.block_sums(model)))
+        # A confident denoiser underflows the other classes' weights to 0 in
+        # float32; log(0) in the branch torch.where discards (t = 0) would still
+        # send 0 * inf = NaN into the gradient. The floor is far below any weight
+        # that matters and has no gradient.
+        log_model = torch.log(model.clamp_min(_TINY)) - self.to_units(
+            torch.log(self.block_sums(model))
+        )
         log_model = torch.where(first, log_p0, log_model)
         kl = (q * (log_q - log_model)).sum(dim=1)
         prior = self.multinomial_kl_prior(x0_cat)
