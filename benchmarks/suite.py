@@ -388,6 +388,9 @@ COLUMNS = [
     ("Exact copies %", lambda r: _pct(r["metrics"].get("exact_copy_rate")), 2),
     ("Fit s", lambda r: r.get("cost", {}).get("fit_seconds"), 1),
     ("Sample rows/s", lambda r: r.get("cost", {}).get("sample_rows_per_second"), 0),
+    # Cores other processes used during the fit: 0 on a quiet machine; above 0.5
+    # the fit time is inflated.
+    ("Other cores", lambda r: r.get("cost", {}).get("other_cores_during_fit"), 1),
 ]
 
 
@@ -548,8 +551,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.argv = argv
     if args.command == "merge":
-        write(merge([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.inputs]),
-              args.name)
+        merged = merge([json.loads((RESULTS / f"{n}.json").read_text()) for n in args.inputs])
+        merged["commands"].append("python -m benchmarks " + shlex.join(argv))
+        write(merged, args.name)
         return 0
     if args.command == "report":
         result = json.loads((RESULTS / f"{args.name}.json").read_text())

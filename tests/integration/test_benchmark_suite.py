@@ -69,6 +69,7 @@ def test_merge_runs_made_in_parallel(results_dir):
     assert suite.main(["merge", "a", "b", "--name", "ab"]) == 0
     merged = json.loads((results_dir / "ab.json").read_text())
     assert sorted(r["model"] for r in merged["runs"]) == ["ctgan", "real_train", "tvae"]
-    assert len(merged["commands"]) == 2
+    assert merged["commands"][-1] == "python -m benchmarks merge a b --name ab"
+    assert len(merged["commands"]) == 3
     text = (results_dir / "ab.md").read_text()
     assert "TVAEGenerator" in text and "CTGANGenerator" in text
