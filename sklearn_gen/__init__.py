@@ -6,6 +6,8 @@ Fit a generator on a DataFrame, ``sample`` realistic synthetic rows, tune it wit
 
 __version__ = "0.1.0"
 
+from ._io import write_samples
+from ._persistence import load_generator, save_generator
 from ._privacy import DPConfig
 from .augmentation import AugmentedEstimator, GenerativeOverSampler
 from .base import BaseGenerator, is_generator
@@ -32,5 +34,8 @@ __all__ = [
     "TabularEncoder",
     "__version__",
     "is_generator",
+    "load_generator",
     "sample_pipeline",
+    "save_generator",
+    "write_samples",
 ]

@@ -200,8 +200,8 @@ def _is_parquet(path):
     return str(path).lower().endswith(PARQUET_SUFFIXES)
 
 
-def _parquet_engine_available():
-    return any(importlib.util.find_spec(name) for name in ("pyarrow", "fastparquet"))
+def _parquet_engine_available(engines=("pyarrow", "fastparquet")):
+    return any(importlib.util.find_spec(name) for name in engines)
 
 
 def _read_table(path, what="data"):
@@ -240,7 +240,7 @@ def _read_table(path, what="data"):
     return frame
 
 
-def _check_output(path):
+def _check_output(path, parquet_engines=("pyarrow", "fastparquet")):
     """Fail before any long work when ``path`` cannot be written."""
     path = Path(path)
     if path.is_dir():
@@ -250,7 +250,7 @@ def _check_output(path):
         raise _UsageError(
             f"cannot write {path}: directory {parent} does not exist; create it first"
         )
-    if _is_parquet(path) and not _parquet_engine_available():
+    if _is_parquet(path) and not _parquet_engine_available(parquet_engines):
         raise _UsageError(f"writing {path} needs a parquet engine: pip install pyarrow")
 
 
@@ -484,39 +484,40 @@ def _load_generator(path):
     return generator
 
 
-def _as_table(generator, sampled):
-    """The sampled rows as one DataFrame (a target becomes its last column)."""
-    import numpy as np
-    import pandas as pd
-
-    target = None
-    if isinstance(sampled, tuple):  # fitted with a target: (X, y)
-        sampled, target = sampled
-    if not isinstance(sampled, pd.DataFrame):  # fitted on an array
-        sampled = pd.DataFrame(sampled)
-    if target is not None:
-        name = getattr(generator, "target_name_", None)
-        name = getattr(target, "name", None) if name is None else name
-        name = "target" if name is None else name
-        sampled = sampled.assign(**{str(name): np.asarray(target)})
-    return sampled
-
-
 def _cmd_sample(args):
+    from sklearn_gen import write_samples
+
     generator = _load_generator(args.model)
     conditions = _conditions(generator, args.condition)
-    _check_output(args.output)
+    _check_output(args.output, parquet_engines=("pyarrow",))
+    verbose = int(sys.stderr.isatty()) if args.verbose is None else args.verbose
     start = time.perf_counter()
     try:
-        sampled = generator.sample(
-            args.n_samples, conditions=conditions, random_state=args.seed
+        # Generated and written batch by batch: memory is bounded by --batch-rows.
+        n_rows = write_samples(
+            generator,
+            args.output,
+            args.n_samples,
+            batch_rows=args.batch_rows,
+            conditions=conditions,
+            random_state=args.seed,
+            format="parquet" if _is_parquet(args.output) else "csv",
+            verbose=verbose,
         )
-    except ValueError as exc:
+    except ImportError:
+        raise _UsageError(
+            f"writing {args.output} needs pyarrow: pip install pyarrow"
+        ) from None
+    except OSError as exc:
+        raise _UsageError(f"cannot write {args.output}: {_one_line(exc)}") from None
+    except (ValueError, TypeError) as exc:
+        if type(exc).__module__.startswith("pyarrow"):
+            raise _UsageError(
+                f"cannot write {args.output}: {_one_line(exc)}"
+            ) from None
         raise _UsageError(f"cannot sample: {_one_line(exc)}") from None
     elapsed = time.perf_counter() - start
-    table = _as_table(generator, sampled)
-    _write_table(table, args.output)
-    print(f"Wrote {len(table)} rows to {args.output} in {elapsed:.1f} s")
+    print(f"Wrote {n_rows} rows to {args.output} in {elapsed:.1f} s")
     return 0
 
 
@@ -595,13 +596,16 @@ _SAMPLE_EPILOG = """\
 examples:
   sklearn-gen sample model.joblib -n 100000 -o synthetic.csv
   sklearn-gen sample model.joblib -n 1000 -o rows.parquet --seed 0
+  sklearn-gen sample model.joblib -n 10000000 -o big.parquet --batch-rows 200000
   sklearn-gen sample model.joblib -n 500 -o older.csv \\
       --condition age=60 --condition workclass=Private
 
 --condition COLUMN=VALUE fixes a column in every row; the value is read as the
 column's kind in the model (number, whole number, category, true/false, date).
 A category matches exactly, or else ignoring surrounding spaces and case when
-only one category fits.
+only one category fits. Rows are generated and written --batch-rows at a
+time (CSV appended, one parquet row group per batch), so any -n fits in memory;
+an output named *.csv.gz is gzip-compressed.
 """
 
 _EVALUATE_EPILOG = """\
@@ -791,6 +795,22 @@ def _build_parser():
         default=None,
         help="random_state of the sample: the same seed gives the same rows "
         "(default: fresh rows each run)",
+    )
+    sample.add_argument(
+        "--batch-rows",
+        type=_positive_int,
+        metavar="N",
+        default=100_000,
+        help="rows generated and written at a time; memory grows with it, not "
+        "with -n (default: %(default)s)",
+    )
+    sample.add_argument(
+        "--verbose",
+        type=_non_negative_int,
+        metavar="LEVEL",
+        default=None,
+        help="0: silent, 1: progress bar on stderr (default: 1 on a terminal, "
+        "else 0)",
     )
     sample.set_defaults(
         handler=_cmd_sample, aliases=(("model", "model_option", "MODEL"),)

@@ -46,7 +46,7 @@ def test_tags(generator):
 
 #: Parameters every generator shares (the base class reads them).
 SHARED_PARAMS = {"epochs", "batch_size", "device", "random_state", "verbose",
-                 "callbacks", "identifiers"}
+                 "callbacks", "identifiers", "data_parallel"}
 
 
 @pytest.mark.parametrize("generator", GENERATORS, ids=lambda g: type(g).__name__)

@@ -4,7 +4,7 @@ Private: the generators are the public face of this layer.
 """
 
 from ._batching import IndexBatchIterator
-from ._callbacks import EpochProgressBar, FiniteLossGuard
+from ._callbacks import EpochProgressBar, FiniteLossGuard, GeneratorCheckpoint
 from ._device import adam_fused, resolve_device
 from ._nets import GANNet, TableNet, VAENet
 from ._random import make_torch_generator, torch_seed
@@ -14,6 +14,7 @@ __all__ = [
     "adam_fused",
     "FiniteLossGuard",
     "GANNet",
+    "GeneratorCheckpoint",
     "IndexBatchIterator",
     "TableNet",
     "VAENet",

@@ -44,7 +44,8 @@ class DiffusionNet(TableNet):
         and :meth:`sampling_module` returns ``module_``).
     anneal_lr : bool, default=True
         Decay the learning rate linearly to 0 over the batches of each ``fit`` /
-        ``partial_fit`` call, as TabDDPM does.
+        ``partial_fit`` call, as TabDDPM does (a resumed, interrupted call
+        continues its decay where it stopped).
 
     Notes
     -----
@@ -52,6 +53,12 @@ class DiffusionNet(TableNet):
     (numerical units first, then the one-hot units), so every batch is one index
     slice and the two parts are column slices of it.
     """
+
+    finite_loss_keys = ("train_loss_gaussian", "train_loss_multinomial", "train_loss")
+    loss_descriptions = {
+        "train_loss_gaussian": "the Gaussian diffusion term, numerical columns",
+        "train_loss_multinomial": "the multinomial diffusion term, categorical columns",
+    }
 
     def __init__(self, module, *args, ema_decay=0.999, anneal_lr=True, **kwargs):
         super().__init__(module, *args, **kwargs)
@@ -115,11 +122,13 @@ class DiffusionNet(TableNet):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        self._lr_step = 0
         self._lr_base = [group["lr"] for group in self.optimizer_.param_groups]
         n_rows = len(X) if X is not None else 0
         per_epoch = -(-n_rows // max(int(self.batch_size), 1)) if n_rows else 1
-        self._lr_total = max(int(self.max_epochs) * per_epoch, 1)
+        # A resumed run continues the decay of the run it finishes.
+        resumed = int(getattr(self, "resumed_epochs_", 0))
+        self._lr_step = resumed * per_epoch
+        self._lr_total = max((int(self.max_epochs) + resumed) * per_epoch, 1)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
@@ -164,7 +173,21 @@ class DiffusionNet(TableNet):
         return super().train_step(batch, **fit_params)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        base = self.__dict__.get("_lr_base")
+        if base is None:
+            state = super().__getstate__()
+        else:
+            # Pickled mid-training (a checkpoint): save the configured learning
+            # rate, not the annealed one; a resumed run re-derives the decay.
+            groups = self.optimizer_.param_groups
+            current = [group["lr"] for group in groups]
+            for group, lr in zip(groups, base, strict=True):
+                group["lr"] = lr
+            try:
+                state = super().__getstate__()
+            finally:
+                for group, lr in zip(groups, current, strict=True):
+                    group["lr"] = lr
         for name in ("_lr_step", "_lr_base", "_lr_total"):
             state.pop(name, None)
         return state

@@ -25,7 +25,7 @@ class _StagedBatches:
     def _iterator(self):
         net = self.net
         data = self.X if net.stage_ == "vae" else net._latent_table(self.X)
-        return IndexBatchIterator(data, net.batch_size, net._rng(), shuffle=True)
+        return IndexBatchIterator(data, net.batch_size, net._batch_rng(), shuffle=True)
 
     def __len__(self):
         return len(self._iterator())
@@ -50,6 +50,11 @@ class LatentDiffusionNet(TableNet):
     ``stage`` (``"vae"`` or ``"diffusion"``); during the VAE stage also
     ``train_reconstruction``, ``train_kl`` and ``beta`` (the weight used in
     that epoch).
+
+    The denoiser is only usable on the latents of the VAE it was trained on:
+    :meth:`diffusion_ready` says whether it is (False after a VAE epoch until the
+    diffusion stage has started anew, or before any diffusion epoch completed),
+    for the generator to refuse to sample from an interrupted VAE stage.
 
     Parameters
     ----------
@@ -126,14 +131,54 @@ class LatentDiffusionNet(TableNet):
         done = len(self.history) - 1 - getattr(self, "_first_epoch", 0)
         return "vae" if done < int(self.vae_epochs) else "diffusion"
 
+    def diffusion_ready(self):
+        """Whether the denoiser models the current VAE's latent space.
+
+        False while the VAE has been updated since the training latents were
+        last computed (an interrupted VAE stage), or before a diffusion epoch
+        has completed.
+        """
+        if getattr(self, "vae_changed_", False):
+            return False
+        return any(row.get("stage") == "diffusion" for row in self.history)
+
+    def not_ready_message(self, name, resume=None):
+        """Why ``name`` cannot sample (see :meth:`diffusion_ready`) and what to do."""
+        if resume is not None:
+            k, n = resume["done"], resume["epochs"]
+            where = f"training was interrupted after epoch {k} of {n}"
+            todo = (
+                f"Call partial_fit(X) with the same rows to train the remaining "
+                f"{n - k} epoch(s), then sample."
+            )
+        else:
+            where = "training stopped before the diffusion stage completed an epoch"
+            todo = "Fit it again (or call partial_fit(X)), then sample."
+        return (
+            f"{name} cannot sample: its diffusion stage never ran on the current "
+            f"VAE ({where}; vae_epochs={int(self.vae_epochs)}). {todo}"
+        )
+
+    def interruption_note(self):
+        """An extra sentence for the interruption warning, or None."""
+        if self.diffusion_ready():
+            return None
+        return (
+            "The diffusion stage has not run on the current VAE, so sample raises "
+            "NotFittedError until then."
+        )
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
-        self._first_epoch = len(self.history)
+        # A resumed run continues its stage split where it was interrupted.
+        self._first_epoch = len(self.history) - int(getattr(self, "resumed_epochs_", 0))
         self._latents = None
 
     def get_split_datasets(self, X, y=None, **fit_params):
         X, _ = super().get_split_datasets(X, y, **fit_params)
-        self.module_.observe(X)
+        if not getattr(self, "resumed_epochs_", 0):
+            # (A resumed run's rows were observed when it started.)
+            self.module_.observe(X)
         return X, None
 
     def get_iterator(self, dataset, training=False):
@@ -162,12 +207,15 @@ class LatentDiffusionNet(TableNet):
         """The standardised latents of ``X``, computed once per fit call."""
         if self._latents is None:
             z = self.encode_latents(X)
-            if int(self.vae_epochs) > 0 or not getattr(
+            resumed = int(getattr(self, "resumed_epochs_", 0))
+            if int(self.vae_epochs) > resumed or not getattr(
                 self, "latent_stats_set_", False
             ):
-                # The VAE changed (or this is the first diffusion stage): new scale.
+                # The VAE trained in this call (or this is the first diffusion
+                # stage): new scale.
                 self.denoiser_.set_latent_stats(z)
                 self.latent_stats_set_ = True
+            self.vae_changed_ = False
             self._latents = self.denoiser_.standardize(z)
         return self._latents
 
@@ -188,6 +236,8 @@ class LatentDiffusionNet(TableNet):
             training=True,
         )
         optimizer.step()
+        if network is self.module_:
+            self.vae_changed_ = True  # the denoiser's latents are stale
         return step
 
     def train_step_single(self, batch, **fit_params):
@@ -220,6 +270,12 @@ class LatentDiffusionNet(TableNet):
         self.history.record("stage", stage)
         if stage == "vae":
             reconstruction, kl, n = self._epoch_sums
+            parallel = self._parallel()
+            if parallel is not None:
+                # Every process must take the same KL-weight step.
+                reconstruction, kl, n = parallel.sum_over_processes(
+                    [reconstruction, kl, n], self.device
+                )
             n = max(n, 1)
             reconstruction = float(reconstruction / n)
             self.history.record("train_reconstruction", reconstruction)

@@ -37,7 +37,18 @@ class TableNet(NeuralNet):
     -----
     Set ``rng_`` (a ``torch.Generator`` on the training device) before ``fit``;
     it drives the batch permutations and every noise draw. It is not pickled.
+
+    The generator also sets ``resumed_epochs_`` before every fit call: the
+    epochs of the current run already trained before an interruption (0 for a
+    new run). Nets whose schedule spans a run (a learning-rate decay, a stage
+    split) continue it from there.
     """
+
+    #: Batch-level history keys of the losses the objective records; the
+    #: generators' :class:`~._callbacks.FiniteLossGuard` watches them all.
+    finite_loss_keys = ("train_loss",)
+    #: What some of those keys measure, for error messages.
+    loss_descriptions = {}
 
     def __init__(self, module, *args, drop_last=False, **kwargs):
         super().__init__(module, *args, **kwargs)
@@ -53,6 +64,47 @@ class TableNet(NeuralNet):
             self.rng_ = rng
         return rng
 
+    def _parallel(self):
+        """The :class:`~._distributed.DataParallel` of this fit when it has peers."""
+        parallel = getattr(self, "data_parallel_", None)
+        return parallel if parallel is not None and parallel.active else None
+
+    def _batch_rng(self):
+        """Generator of the batch permutations.
+
+        ``rng_`` when training alone; with data-parallel peers, a generator seeded
+        the same in every process, so that they cut the same permutation.
+        """
+        parallel = self._parallel()
+        if parallel is None:
+            return self._rng()
+        rng = getattr(self, "batch_rng_", None)
+        if rng is None:
+            rng = self.batch_rng_ = parallel.batch_generator(self.device)
+        return rng
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        parallel = self._parallel()
+        if parallel is None or not training or iterator is None:
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        super().run_single_epoch(
+            parallel.shard(iterator), training, prefix, step_fn, **fit_params
+        )
+        parallel.sync_buffers(self)
+        return None
+
+    def _step_optimizer(self, step_fn):
+        if self._parallel() is None:
+            return super()._step_optimizer(step_fn)
+        # Gradients first, then the steps: each optimiser's pre-step hook averages
+        # them over the processes (a closure would run after the hook).
+        step_fn()
+        for name in self._optimizers:
+            getattr(self, name + "_").step()
+        return None
+
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(X, np.ndarray):
             X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
@@ -64,7 +116,7 @@ class TableNet(NeuralNet):
             return IndexBatchIterator(
                 dataset,
                 self.batch_size,
-                self._rng(),
+                self._batch_rng(),
                 shuffle=True,
                 drop_last=self.drop_last and len(dataset) >= self.batch_size,
             )
@@ -77,6 +129,8 @@ class TableNet(NeuralNet):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("rng_", None)
+        state.pop("batch_rng_", None)
+        state.pop("data_parallel_", None)
         return state
 
 
@@ -168,6 +222,12 @@ class GANNet(TableNet):
         Draw training conditions by log-frequency (True) or frequency (False).
     """
 
+    finite_loss_keys = ("train_loss_discriminator", "train_loss")
+    loss_descriptions = {
+        "train_loss_discriminator": "the critic's Wasserstein loss",
+        "train_loss": "the generator's loss",
+    }
+
     def __init__(
         self,
         module,
@@ -237,9 +297,9 @@ class GANNet(TableNet):
             )
         if len(dataset) >= self.batch_size:
             return IndexBatchIterator(
-                dataset, self.batch_size, self._rng(), shuffle=True, drop_last=True
+                dataset, self.batch_size, self._batch_rng(), shuffle=True, drop_last=True
             )
-        return _ResampledBatches(dataset, self.batch_size, self._rng())
+        return _ResampledBatches(dataset, self.batch_size, self._batch_rng())
 
     def _build_condition_tables(self, X):
         """Per-category row tables for training-by-sampling, on X's device."""
@@ -284,6 +344,8 @@ class GANNet(TableNet):
             cdf=cdf,
             column_offsets=column_offsets,
         )
+        if getattr(self, "resumed_epochs_", 0):
+            return  # a resumed run: its rows were counted when it started
         seen = self.module_.condition_counts
         with torch.no_grad():
             seen += counts.to(seen.dtype)

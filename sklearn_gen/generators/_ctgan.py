@@ -23,6 +23,11 @@ from ._validation import check_layer_sizes
 _CPU_SAMPLE_BLOCK = 2048
 
 
+#: Below this share of conditioned candidates showing the steered category, the
+#: category is written into the candidates rather than left to rejection.
+_MIN_DECODED_RATE = 0.01
+
+
 class CTGANGenerator(BaseGenerator):
     """Conditional tabular GAN (CTGAN) as a scikit-learn estimator.
 
@@ -47,7 +52,9 @@ class CTGANGenerator(BaseGenerator):
     **Native conditioning.** ``sample(n, conditions={"workclass": " Private"})``
     sets the conditional vector to the requested category, so the generator
     produces that category in most rows even when it is rare; rows that still miss
-    are redrawn (rejection), so the condition holds exactly in every row. With
+    are redrawn (rejection), so the condition holds exactly in every row. If under
+    1% of the rows generated for the category show it (a category the generator
+    barely learned, e.g. seen once), it is written into them instead. With
     several conditions, the rarest categorical one steers the generator and all are
     checked by rejection; conditions on numeric columns alone use the base class's
     bounded rejection. ``fit(X, y)`` with class labels makes ``y`` a categorical
@@ -119,6 +126,12 @@ class CTGANGenerator(BaseGenerator):
         resampled with replacement to a full batch.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train and sample; "auto" uses CUDA when available.
+    data_parallel : bool, default=False
+        Train as one of several processes started by ``accelerate launch`` or
+        ``torchrun`` (one per GPU): each process takes its share of every epoch's
+        batches on its own device and the gradients are averaged, so one step
+        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
+        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
     random_state : int, RandomState instance or None, default=None
         Seeds fitting and the default sampling stream; an int makes ``fit`` and
         ``sample`` reproducible on the CPU.
@@ -216,6 +229,7 @@ class CTGANGenerator(BaseGenerator):
         epochs=300,
         batch_size=500,
         device="auto",
+        data_parallel=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -235,6 +249,7 @@ class CTGANGenerator(BaseGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
+        self.data_parallel = data_parallel
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -331,7 +346,9 @@ class CTGANGenerator(BaseGenerator):
         return torch.cat(parts)
 
     def _condition_category(self, target):
-        """The conditional-vector id to steer towards ``target``, or None.
+        """``(conditional-vector id, column, value)`` to steer towards ``target``.
+
+        None when no requested column is in the conditional vector.
 
         Among the categorical / boolean columns of ``target``, the rarest requested
         category (by training frequency) is used: it is the hardest to hit by chance.
@@ -350,12 +367,20 @@ class CTGANGenerator(BaseGenerator):
             except (ValueError, TypeError):
                 continue
             ident = condition.offsets[condition.columns.index(name)] + int(codes[0])
-            if best is None or counts[ident] < counts[best]:
-                best = ident
+            if best is None or counts[ident] < counts[best[0]]:
+                best = (ident, name, value)
         return best
 
     def _generate_candidates(self, n_samples, target, generator):
-        category = self._condition_category(target)
-        if category is None:
+        steer = self._condition_category(target)
+        if steer is None:
             return super()._generate_candidates(n_samples, target, generator)
-        return self._generate(n_samples, generator, category=int(category))
+        ident, name, value = steer
+        rows = self._generate(n_samples, generator, category=int(ident))
+        # The rows were generated given this category. If the generator barely
+        # learned it (e.g. seen once, or one of thousands) it seldom outputs it,
+        # and rejection alone would fail: below 1% of the rows, write it in.
+        matched = (rows[name] == value).fillna(False).to_numpy(dtype=bool)
+        if len(rows) and matched.mean() < _MIN_DECODED_RATE:
+            rows.loc[~matched, name] = value
+        return rows

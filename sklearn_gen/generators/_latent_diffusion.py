@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 
 from .._training import adam_fused
@@ -21,6 +22,9 @@ from ..preprocessing import TabularEncoder
 #: Rows denoised together when sampling on the CPU: the MLP's activations of a
 #: block stay in cache.
 _CPU_SAMPLE_BLOCK = 4096
+#: Below this share of inpainted candidates decoding to a conditioned category,
+#: the category is written into the candidates rather than left to rejection.
+_MIN_DECODED_RATE = 0.01
 
 
 class LatentDiffusionGenerator(BaseGenerator):
@@ -72,7 +76,9 @@ class LatentDiffusionGenerator(BaseGenerator):
     indicator) are then written exactly; conditioned categorical columns are
     decoded like the others, and rows whose decoded category differs (rare once
     the VAE is trained) are redrawn by the base class's bounded rejection, so
-    every returned row meets the conditions. Inpainting steers, it is not an
+    every returned row meets the conditions. A category that under 1% of the
+    inpainted candidates decode to (one the VAE barely learned, e.g. seen once)
+    is written instead, like a numerical value. Inpainting steers, it is not an
     exact posterior: the other columns follow the condition less sharply than
     in the model's own unconditional rows that happen to meet it. An interval
     condition on a numerical column fixes no value, so that column is not
@@ -134,6 +140,12 @@ class LatentDiffusionGenerator(BaseGenerator):
         Rows per gradient step in both stages (capped at the number of rows).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train and sample; "auto" uses CUDA when available.
+    data_parallel : bool, default=False
+        Train as one of several processes started by ``accelerate launch`` or
+        ``torchrun`` (one per GPU): each process takes its share of every epoch's
+        batches on its own device and the gradients are averaged, so one step
+        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
+        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
     random_state : int, RandomState instance or None, default=None
         Seeds fitting and the default sampling stream; an int makes ``fit`` and
         ``sample`` reproducible on the CPU.
@@ -234,6 +246,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         epochs=500,
         batch_size=1024,
         device="auto",
+        data_parallel=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -256,6 +269,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
+        self.data_parallel = data_parallel
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
@@ -348,6 +362,9 @@ class LatentDiffusionGenerator(BaseGenerator):
 
     def _sample_encoded(self, n_samples, generator, condition=None):
         net = self.net_
+        if not net.diffusion_ready():  # e.g. interrupted during the VAE stage
+            resume = getattr(self, "_resume_", None)
+            raise NotFittedError(net.not_ready_message(type(self).__name__, resume))
         vae, denoiser = net.module_, net.denoiser_
         step = _CPU_SAMPLE_BLOCK if self.device_ == "cpu" else max(n_samples, 1)
         parts = []
@@ -441,7 +458,18 @@ class LatentDiffusionGenerator(BaseGenerator):
         self._eval()
         with torch.inference_mode():
             condition = self._latent_condition(exact)
-        return self._generate(n_samples, generator, condition=condition)
+        rows = self._generate(n_samples, generator, condition=condition)
+        # A category the VAE barely learned (e.g. seen once in training) seldom
+        # decodes from its inpainted latent, and rejection alone would fail: when
+        # under 1% of the candidates decode to it, write it, as numbers are written.
+        schemas = self._columns_by_name()
+        for name, value in exact.items():
+            if not schemas[name].is_discrete or pd.isna(value) or not len(rows):
+                continue
+            matched = (rows[name] == value).fillna(False).to_numpy(dtype=bool)
+            if matched.mean() < _MIN_DECODED_RATE:
+                rows.loc[~matched, name] = value
+        return rows
 
     # ------------------------------------------------------ representation
 

@@ -75,6 +75,12 @@ class TVAEGenerator(BaseGenerator):
         Rows per gradient step (capped at the number of rows).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Where to train and sample; "auto" uses CUDA when available.
+    data_parallel : bool, default=False
+        Train as one of several processes started by ``accelerate launch`` or
+        ``torchrun`` (one per GPU): each process takes its share of every epoch's
+        batches on its own device and the gradients are averaged, so one step
+        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
+        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
     random_state : int, RandomState instance or None, default=None
         Seeds fitting and the default sampling stream; an int makes ``fit`` and
         ``sample`` reproducible on the CPU.
@@ -157,6 +163,7 @@ class TVAEGenerator(BaseGenerator):
         epochs=300,
         batch_size=500,
         device="auto",
+        data_parallel=False,
         random_state=None,
         verbose=0,
         callbacks=None,
@@ -173,6 +180,7 @@ class TVAEGenerator(BaseGenerator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.device = device
+        self.data_parallel = data_parallel
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -396,12 +396,18 @@ class ConditionalVector:
         encoded position, output position, column number and SpanIndex block."""
         key = str(device)
         if key not in self._cache:
-            self._cache[key] = tuple(
-                torch.tensor(values, dtype=torch.long, device=device)
-                for values in (
-                    self._unit_enc, self._unit_out, self._unit_column, self._unit_block
+            # Never inference tensors: a first call may come from sampling (under
+            # inference_mode) and the cache is used in training afterwards.
+            with torch.inference_mode(False):
+                self._cache[key] = tuple(
+                    torch.tensor(values, dtype=torch.long, device=device)
+                    for values in (
+                        self._unit_enc,
+                        self._unit_out,
+                        self._unit_column,
+                        self._unit_block,
+                    )
                 )
-            )
         return self._cache[key]
 
     def one_hot(self, ids, dtype=torch.float32):

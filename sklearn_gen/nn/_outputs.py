@@ -110,11 +110,14 @@ class SpanIndex:
         """``(scalar_out, scalar_enc, tanh_mask)`` index tensors on ``device``."""
         key = str(device)
         if key not in self._cache:
-            self._cache[key] = (
-                torch.tensor(self._scalar_out, dtype=torch.long, device=device),
-                torch.tensor(self._scalar_enc, dtype=torch.long, device=device),
-                torch.tensor(self._tanh, dtype=torch.bool, device=device),
-            )
+            # Cached for training too: never inference tensors (a first call may
+            # come from sampling, under inference_mode, e.g. after unpickling).
+            with torch.inference_mode(False):
+                self._cache[key] = (
+                    torch.tensor(self._scalar_out, dtype=torch.long, device=device),
+                    torch.tensor(self._scalar_enc, dtype=torch.long, device=device),
+                    torch.tensor(self._tanh, dtype=torch.bool, device=device),
+                )
         return self._cache[key]
 
     def block_tensors(self, device):
@@ -124,18 +127,22 @@ class SpanIndex:
         """
         key = "blocks:" + str(device)
         if key not in self._cache:
-            unit_block = torch.tensor(self._unit_block, dtype=torch.long, device=device)
-            membership = torch.zeros(
-                (len(self._unit_block), len(self._grid)), device=device
-            )
-            membership[torch.arange(len(unit_block), device=device), unit_block] = 1.0
-            self._cache[key] = (
-                torch.tensor(self._unit_out, dtype=torch.long, device=device),
-                torch.tensor(self._unit_enc, dtype=torch.long, device=device),
-                unit_block,
-                torch.tensor(self._grid, dtype=torch.long, device=device),
-                membership,
-            )
+            with torch.inference_mode(False):  # see tensors()
+                unit_block = torch.tensor(
+                    self._unit_block, dtype=torch.long, device=device
+                )
+                membership = torch.zeros(
+                    (len(self._unit_block), len(self._grid)), device=device
+                )
+                rows = torch.arange(len(unit_block), device=device)
+                membership[rows, unit_block] = 1.0
+                self._cache[key] = (
+                    torch.tensor(self._unit_out, dtype=torch.long, device=device),
+                    torch.tensor(self._unit_enc, dtype=torch.long, device=device),
+                    unit_block,
+                    torch.tensor(self._grid, dtype=torch.long, device=device),
+                    membership,
+                )
         return self._cache[key]
 
     @property

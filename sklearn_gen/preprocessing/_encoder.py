@@ -836,7 +836,8 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
                 if not column.has_missing:
                     raise ValueError(
                         f"Column {column.name!r} has {int(missing.sum())} missing "
-                        "value(s), but had none during fit."
+                        "value(s), but had none during fit. Fill them in, or refit on "
+                        "data with missing values in this column."
                     )
                 values = np.where(missing, column.extra["fill_value"], values)
             value_span = spans[0]

@@ -24,7 +24,8 @@ class ColumnSchema:
     name : hashable
         Column label: the DataFrame column name, or the integer position for arrays.
     kind : {"continuous", "integer", "categorical", "boolean", "datetime"}
-        How the column is modelled.
+        How the column is modelled. A column with no observed value (all
+        missing) is categorical with no categories, so it decodes all-missing.
     dtype : object
         The original dtype (numpy or pandas extension dtype), restored on decode.
     categories : list or None
@@ -112,6 +113,10 @@ def _default_missing_value(dtype):
 def _infer_kind(series, force_discrete):
     dtype = series.dtype
     if force_discrete or isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if len(series) and series.isna().all():
+        # Nothing observed: a category-less column whose only state is "missing",
+        # so it decodes all-missing (in its own dtype) whatever its dtype.
         return "categorical"
     if ptypes.is_bool_dtype(dtype):
         return "boolean"
@@ -264,7 +269,7 @@ def column_to_numeric(series, column):
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"Column {column.name!r} was numeric at fit but holds non-numeric "
-                f"values now: {exc}"
+                f"values now ({exc}); convert them to numbers or missing values."
             ) from None
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -360,16 +365,24 @@ def column_to_codes(series, column, categories_index=None):
         unknown = (codes < 0) & ~mask
         if unknown.any():
             examples = pd.unique(values[unknown])[:5].tolist()
+            if not n_categories:
+                raise ValueError(
+                    f"Column {column.name!r} was entirely missing during fit, so it "
+                    f"can only hold missing values; got {examples}. Refit on data "
+                    "where the column has values."
+                )
             raise ValueError(
                 f"Column {column.name!r} has {int(unknown.sum())} value(s) not seen "
                 f"during fit, e.g. {examples}; known categories: "
-                f"{column.categories[:10]}{'…' if n_categories > 10 else ''}."
+                f"{column.categories[:10]}{'…' if n_categories > 10 else ''}. Refit "
+                "on data that includes them, or map them to known categories."
             )
     if mask.any():
         if not column.has_missing:
             raise ValueError(
                 f"Column {column.name!r} has {int(mask.sum())} missing value(s), but "
-                "had none during fit."
+                "had none during fit. Fill them in, or refit on data with missing "
+                "values in this column."
             )
         codes = codes.copy()
         codes[mask] = n_categories
@@ -406,4 +419,8 @@ def codes_to_column(codes, column):
     if missing.any() and np.issubdtype(dtype, np.floating):
         values = values.copy()
         values[missing] = np.nan
+    if dtype.kind in "mM":  # numpy cannot cast an object NaT: let pandas do it
+        values = values.copy()
+        values[missing] = None
+        return pd.array(values, dtype=dtype)
     return values.astype(dtype)
