@@ -440,7 +440,12 @@ def _cmd_fit(args):
         raise _UsageError(f"cannot fit {cls.__name__}: {_one_line(exc)}") from None
     elapsed = time.perf_counter() - start
     try:
-        joblib.dump(generator, args.output)
+        if _is_safe_format(args.output):
+            from sklearn_gen import save_generator
+
+            save_generator(generator, args.output)
+        else:
+            joblib.dump(generator, args.output)
     except OSError as exc:
         raise _UsageError(f"cannot write {args.output}: {_one_line(exc)}") from None
     target = "" if args.target is None else f", target {args.target!r}"
@@ -450,6 +455,11 @@ def _cmd_fit(args):
         f"{args.output}"
     )
     return 0
+
+
+def _is_safe_format(path):
+    """Whether a model path uses save_generator's format (``.sgen``), not joblib."""
+    return Path(path).suffix.lower() == ".sgen"
 
 
 def _load_generator(path):
@@ -463,7 +473,12 @@ def _load_generator(path):
     if not path.exists():
         raise _UsageError(f"no such file: {path} (the model file)")
     try:
-        generator = joblib.load(path)
+        if _is_safe_format(path):
+            from sklearn_gen import load_generator
+
+            generator = load_generator(path)
+        else:
+            generator = joblib.load(path)
     except Exception as exc:  # pickle raises many kinds on a file that is not one
         raise _UsageError(
             f"cannot load {path} as a model ({type(exc).__name__}: {_one_line(exc)}); "
@@ -590,6 +605,10 @@ examples:
 the value is read as a Python literal (1e-3, (64, 64), None, True) or else as
 text. --target COLUMN fits the model with that column as y: its samples then
 carry it as their last column and it can be conditioned on.
+
+A model file ending in .sgen is written with sklearn_gen.save_generator: a format
+whose loading runs no code from the file (share models this way). Any other name
+is a joblib pickle: load those only from sources you trust.
 """
 
 _SAMPLE_EPILOG = """\
@@ -758,7 +777,9 @@ def _build_parser():
     _add_training_arguments(
         fit, epochs_default=None, verbose_default=None, seed_default=None
     )
-    _add_output(fit, "model.joblib", "where to save the fitted model")
+    _add_output(
+        fit, "model.joblib", "where to save the fitted model (.sgen: the safe format)"
+    )
     fit.set_defaults(handler=_cmd_fit, aliases=(("data", "data_option", "DATA"),))
 
     sample = command(

@@ -247,3 +247,17 @@ def test_inverse_transform_decodes_latents(adult, fitted_adult):
     assert list(decoded.columns) == list(adult.columns)
     with pytest.raises(ValueError, match="features"):
         fitted_adult.inverse_transform(Z[:, :3])
+
+
+@pytest.mark.parametrize("cls_name", ["TVAEGenerator", "CTGANGenerator"])
+def test_gmm_max_samples_reaches_the_encoder(cls_name, adult):
+    import sklearn_gen
+
+    cls = getattr(sklearn_gen, cls_name)
+    small = make_generator(cls, epochs=1, gmm_max_samples=20).fit(adult)
+    assert small.encoder_.gmm_max_samples == 20
+    default = make_generator(cls, epochs=1).fit(adult)
+    # Fewer values to fit the mixtures on: other modes, so another encoding.
+    assert small.encoder_.layout_.n_features != default.encoder_.layout_.n_features or (
+        not np.array_equal(small.transform(adult), default.transform(adult))
+    )
