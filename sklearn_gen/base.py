@@ -211,6 +211,10 @@ class BaseGenerator(
     condition_tolerance = 0.01
     #: Candidate rows drawn at most per requested conditional row.
     condition_max_ratio = 200
+    #: For families that steer generation towards a category (native conditions):
+    #: below this share of steered candidates showing it, the category is written
+    #: into them rather than left to rejection.
+    steered_category_min_rate = 0.01
 
     # ------------------------------------------------------------------ hooks
 
@@ -1271,6 +1275,24 @@ class BaseGenerator(
         conditioning override this to steer the model towards ``target``.
         """
         return self._generate(n_samples, generator)
+
+    def _write_rare_categories(self, rows, steered):
+        """Write steered categories the model seldom outputs into candidate rows.
+
+        ``rows`` were generated *given* each ``{column: category}`` of ``steered``
+        (a family's native conditioning). A category the model barely learned
+        (e.g. seen once in training) still seldom comes out, and rejection alone
+        would fail; below ``steered_category_min_rate`` of the rows it is written
+        in, as continuous condition values are.
+        """
+        schemas = self._columns_by_name()
+        for name, value in steered.items():
+            if not schemas[name].is_discrete or pd.isna(value) or not len(rows):
+                continue
+            matched = (rows[name] == value).fillna(False).to_numpy(dtype=bool)
+            if matched.mean() < self.steered_category_min_rate:
+                rows.loc[~matched, name] = value
+        return rows
 
     def _rejection_sample(self, n_needed, target, schemas, generator):
         """Draw candidates until ``n_needed`` rows match ``target`` (bounded)."""

@@ -7,8 +7,8 @@ import torch
 from sklearn.utils._param_validation import Interval
 
 from .._privacy import DPConfig
-from ..base import BaseGenerator
 from .._training import GANNet, adam_fused
+from ..base import BaseGenerator
 from ..nn import (
     CTGANDiscriminatorModule,
     CTGANGeneratorModule,
@@ -17,17 +17,14 @@ from ..nn import (
 )
 from ..preprocessing import TabularEncoder
 from ..preprocessing._schema import column_to_codes
+from ._docstrings import fill_shared_docs
 from ._validation import check_layer_sizes
 
 #: Rows generated per forward pass when sampling on the CPU.
 _CPU_SAMPLE_BLOCK = 2048
 
 
-#: Below this share of conditioned candidates showing the steered category, the
-#: category is written into the candidates rather than left to rejection.
-_MIN_DECODED_RATE = 0.01
-
-
+@fill_shared_docs
 class CTGANGenerator(BaseGenerator):
     """Conditional tabular GAN (CTGAN) as a scikit-learn estimator.
 
@@ -117,32 +114,14 @@ class CTGANGenerator(BaseGenerator):
         model. The losses in ``history_`` are computed on real rows without
         noise (diagnostics only), and callbacks acting on them (e.g. early
         stopping) make data-dependent decisions. See :ref:`privacy`.
-    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
-        What to do with columns that look like direct identifiers (unique
-        per-row ids, emails, phone numbers, names; see
-        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
-        not modelled; ``sample`` fills them with fresh unique values of the same
-        format, never taken from the training data. "drop": not modelled and not
-        returned. "error": ``fit`` raises. "keep": modelled like any other column.
+    %(identifiers_parameter)s
     epochs : int, default=300
         Passes over the training table (per ``fit`` / ``partial_fit`` call); a pass
         is ``max(n_rows // batch_size, 1)`` steps.
     batch_size : int, default=500
         Rows per step, a multiple of ``pac``. Tables smaller than a batch are
         resampled with replacement to a full batch.
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and sample; "auto" uses CUDA when available.
-    data_parallel : bool, default=False
-        Train as one of several processes started by ``accelerate launch`` or
-        ``torchrun`` (one per GPU): each process takes its share of every epoch's
-        batches on its own device and the gradients are averaged, so one step
-        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
-        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds fitting and the default sampling stream; an int makes ``fit`` and
-        ``sample`` reproducible on the CPU.
-    verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+    %(device_parameters)s
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch net (e.g. ``EarlyStopping(monitor="train_loss")``,
         ``Checkpoint``, ``LRScheduler``). Copied, never modified.
@@ -390,10 +369,4 @@ class CTGANGenerator(BaseGenerator):
             return super()._generate_candidates(n_samples, target, generator)
         ident, name, value = steer
         rows = self._generate(n_samples, generator, category=int(ident))
-        # The rows were generated given this category. If the generator barely
-        # learned it (e.g. seen once, or one of thousands) it seldom outputs it,
-        # and rejection alone would fail: below 1% of the rows, write it in.
-        matched = (rows[name] == value).fillna(False).to_numpy(dtype=bool)
-        if len(rows) and matched.mean() < _MIN_DECODED_RATE:
-            rows.loc[~matched, name] = value
-        return rows
+        return self._write_rare_categories(rows, {name: value})

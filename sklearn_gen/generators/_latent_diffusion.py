@@ -18,15 +18,14 @@ from ..nn._latent import (
     edm_sample,
 )
 from ..preprocessing import TabularEncoder
+from ._docstrings import fill_shared_docs
 
 #: Rows denoised together when sampling on the CPU: the MLP's activations of a
 #: block stay in cache.
 _CPU_SAMPLE_BLOCK = 4096
-#: Below this share of inpainted candidates decoding to a conditioned category,
-#: the category is written into the candidates rather than left to rejection.
-_MIN_DECODED_RATE = 0.01
 
 
+@fill_shared_docs
 class LatentDiffusionGenerator(BaseGenerator):
     """Latent diffusion model for tables (TabSyn) as a scikit-learn estimator.
 
@@ -126,31 +125,13 @@ class LatentDiffusionGenerator(BaseGenerator):
         (each step is redone this many times, going back to its starting noise
         level in between), so the free latent tokens adapt to the held ones.
         Conditional rows cost this many times as much as unconditional ones.
-    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
-        What to do with columns that look like direct identifiers (unique
-        per-row ids, emails, phone numbers, names; see
-        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
-        not modelled; ``sample`` fills them with fresh unique values of the same
-        format, never taken from the training data. "drop": not modelled and not
-        returned. "error": ``fit`` raises. "keep": modelled like any other column.
+    %(identifiers_parameter)s
     epochs : int, default=500
         Epochs per ``fit`` call, both stages together: ``vae_epochs`` of the VAE,
         then ``epochs - vae_epochs`` of the diffusion model.
     batch_size : int, default=1024
         Rows per gradient step in both stages (capped at the number of rows).
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and sample; "auto" uses CUDA when available.
-    data_parallel : bool, default=False
-        Train as one of several processes started by ``accelerate launch`` or
-        ``torchrun`` (one per GPU): each process takes its share of every epoch's
-        batches on its own device and the gradients are averaged, so one step
-        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
-        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds fitting and the default sampling stream; an int makes ``fit`` and
-        ``sample`` reproducible on the CPU.
-    verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+    %(device_parameters)s
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch net. Copied, never modified.
 
@@ -459,17 +440,8 @@ class LatentDiffusionGenerator(BaseGenerator):
         with torch.inference_mode():
             condition = self._latent_condition(exact)
         rows = self._generate(n_samples, generator, condition=condition)
-        # A category the VAE barely learned (e.g. seen once in training) seldom
-        # decodes from its inpainted latent, and rejection alone would fail: when
-        # under 1% of the candidates decode to it, write it, as numbers are written.
-        schemas = self._columns_by_name()
-        for name, value in exact.items():
-            if not schemas[name].is_discrete or pd.isna(value) or not len(rows):
-                continue
-            matched = (rows[name] == value).fillna(False).to_numpy(dtype=bool)
-            if matched.mean() < _MIN_DECODED_RATE:
-                rows.loc[~matched, name] = value
-        return rows
+        # A category the VAE barely learned seldom decodes from its inpainted latent.
+        return self._write_rare_categories(rows, exact)
 
     # ------------------------------------------------------ representation
 

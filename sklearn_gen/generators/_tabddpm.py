@@ -14,12 +14,14 @@ from ..base import BaseGenerator
 from ..nn._diffusion import DiffusionLoss, TabDDPMModule, reverse_sample
 from ..preprocessing import TabularEncoder
 from ..preprocessing._encoder import _QUANTILE_EPS
+from ._docstrings import fill_shared_docs
 from ._validation import check_layer_sizes
 
 #: Rows denoised together when sampling on the CPU.
 _CPU_SAMPLE_BLOCK = 2048
 
 
+@fill_shared_docs
 class TabDDPMGenerator(BaseGenerator):
     """Denoising diffusion for mixed-type tables (TabDDPM) as a scikit-learn estimator.
 
@@ -72,30 +74,12 @@ class TabDDPMGenerator(BaseGenerator):
     eta : float, default=0.5
         Noise of the Gaussian reverse steps, from 0 (the deterministic DDIM step) to
         1 (sampling the posterior, DDPM's ancestral step). Read at sampling time.
-    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
-        What to do with columns that look like direct identifiers (unique
-        per-row ids, emails, phone numbers, names; see
-        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
-        not modelled; ``sample`` fills them with fresh unique values of the same
-        format, never taken from the training data. "drop": not modelled and not
-        returned. "error": ``fit`` raises. "keep": modelled like any other column.
+    %(identifiers_parameter)s
     epochs : int, default=800
         Passes over the training table (per ``fit`` / ``partial_fit`` call).
     batch_size : int, default=1024
         Rows per gradient step (capped at the number of rows).
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and sample; "auto" uses CUDA when available.
-    data_parallel : bool, default=False
-        Train as one of several processes started by ``accelerate launch`` or
-        ``torchrun`` (one per GPU): each process takes its share of every epoch's
-        batches on its own device and the gradients are averaged, so one step
-        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
-        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds fitting and the default sampling stream; an int makes ``fit`` and
-        ``sample`` reproducible on the CPU.
-    verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+    %(device_parameters)s
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch net (e.g. ``EarlyStopping(monitor="train_loss")``,
         ``Checkpoint``). Copied, never modified. The learning rate is already

@@ -26,6 +26,7 @@ from ..nn._autoregressive import AutoregressiveTransformer, ColumnPlan, TokenNLL
 from ..preprocessing import TabularEncoder
 from ..preprocessing._encoder import _decode_quantile, _encode_quantile
 from ..preprocessing._schema import column_to_codes, column_to_numeric
+from ._docstrings import fill_shared_docs
 
 #: Rows generated per block on the CPU with one torch thread: keeps the key/value
 #: caches in cache (4096 rows sample 100k Adult rows in about 2/3 of the time of
@@ -164,6 +165,7 @@ def _bin_mass(probs, a, b):
     return np.where(ka == kb, same, split)
 
 
+@fill_shared_docs
 class TransformerGenerator(BaseGenerator):
     """Any-order autoregressive transformer over the columns of a table.
 
@@ -239,30 +241,12 @@ class TransformerGenerator(BaseGenerator):
     temperature : float, default=1.0
         Divides the logits when sampling: below 1 sharpens the distribution,
         above 1 flattens it. :meth:`score_samples` ignores it.
-    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
-        What to do with columns that look like direct identifiers (unique
-        per-row ids, emails, phone numbers, names; see
-        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
-        not modelled; ``sample`` fills them with fresh unique values of the same
-        format, never taken from the training data. "drop": not modelled and not
-        returned. "error": ``fit`` raises. "keep": modelled like any other column.
+    %(identifiers_parameter)s
     epochs : int, default=50
         Passes over the training table (per ``fit`` / ``partial_fit`` call).
     batch_size : int, default=512
         Rows per gradient step (capped at the number of rows).
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and sample; "auto" uses CUDA when available.
-    data_parallel : bool, default=False
-        Train as one of several processes started by ``accelerate launch`` or
-        ``torchrun`` (one per GPU): each process takes its share of every epoch's
-        batches on its own device and the gradients are averaged, so one step
-        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
-        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds fitting and the default sampling stream; an int makes ``fit`` and
-        ``sample`` reproducible on the CPU.
-    verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+    %(device_parameters)s
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch net (e.g. ``EarlyStopping(monitor="train_loss")``,
         ``Checkpoint``, ``LRScheduler``). Copied, never modified.

@@ -5,14 +5,16 @@ import numbers
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import BaseGenerator
 from .._privacy import DPConfig
 from .._training import VAENet, adam_fused
+from ..base import BaseGenerator
 from ..nn import ELBOLoss, TVAEModule, sample_outputs
 from ..preprocessing import TabularEncoder
+from ._docstrings import fill_shared_docs
 from ._validation import check_layer_sizes
 
 
+@fill_shared_docs
 class TVAEGenerator(BaseGenerator):
     """Tabular variational autoencoder (TVAE) as a scikit-learn estimator.
 
@@ -68,30 +70,12 @@ class TVAEGenerator(BaseGenerator):
         without noise (diagnostics, not covered either), and callbacks that act on
         them (e.g. early stopping) make data-dependent decisions. See
         :ref:`privacy`.
-    identifiers : {"regenerate", "drop", "error", "keep"}, default="regenerate"
-        What to do with columns that look like direct identifiers (unique
-        per-row ids, emails, phone numbers, names; see
-        :func:`~sklearn_gen.preprocessing.detect_identifiers`). "regenerate":
-        not modelled; ``sample`` fills them with fresh unique values of the same
-        format, never taken from the training data. "drop": not modelled and not
-        returned. "error": ``fit`` raises. "keep": modelled like any other column.
+    %(identifiers_parameter)s
     epochs : int, default=300
         Passes over the training table (per ``fit`` / ``partial_fit`` call).
     batch_size : int, default=500
         Rows per gradient step (capped at the number of rows).
-    device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Where to train and sample; "auto" uses CUDA when available.
-    data_parallel : bool, default=False
-        Train as one of several processes started by ``accelerate launch`` or
-        ``torchrun`` (one per GPU): each process takes its share of every epoch's
-        batches on its own device and the gradients are averaged, so one step
-        sees ``batch_size`` rows per process. ``device`` must be "auto" (each
-        process's GPU) or "cpu". Needs ``accelerate``; see :ref:`scaling-out`.
-    random_state : int, RandomState instance or None, default=None
-        Seeds fitting and the default sampling stream; an int makes ``fit`` and
-        ``sample`` reproducible on the CPU.
-    verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+    %(device_parameters)s
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Passed to the skorch net (e.g. ``EarlyStopping(monitor="train_loss")``,
         ``Checkpoint``, ``LRScheduler``). Copied, never modified.
