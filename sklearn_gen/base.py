@@ -329,11 +329,9 @@ class BaseGenerator(
                 )
         return frame
 
-    def _with_target(self, frame, y):
-        """Append ``y`` to ``frame`` as the target column (at fit)."""
-        if y is None:
-            self.target_name_ = None
-            return frame
+    @staticmethod
+    def _target_series(frame, y):
+        """``y`` as a Series of one value per row of ``frame``, or a clear error."""
         if isinstance(y, pd.DataFrame):
             if y.shape[1] != 1:
                 raise ValueError(
@@ -364,6 +362,23 @@ class BaseGenerator(
                     "reproduce ±inf: replace them with NaN (treated as missing) or "
                     "with finite values."
                 )
+        return y_series
+
+    @staticmethod
+    def _set_target(frame, name, y_series):
+        """A copy of ``frame`` with ``y_series`` as its column ``name``."""
+        frame = frame.copy()
+        frame[name] = y_series.to_numpy() if isinstance(
+            y_series.dtype, np.dtype
+        ) else y_series.array
+        return frame
+
+    def _with_target(self, frame, y):
+        """Append ``y`` to ``frame`` as the target column (at fit)."""
+        if y is None:
+            self.target_name_ = None
+            return frame
+        y_series = self._target_series(frame, y)
         name = y_series.name
         string_labels = all(isinstance(c, str) for c in frame.columns)
         if not self._input_is_frame_:
@@ -387,11 +402,7 @@ class BaseGenerator(
         self.target_is_discrete_ = kind in ("binary", "multiclass") or not (
             pd.api.types.is_numeric_dtype(y_series)
         )
-        frame = frame.copy()
-        frame[name] = y_series.to_numpy() if isinstance(
-            y_series.dtype, np.dtype
-        ) else y_series.array
-        return frame
+        return self._set_target(frame, name, y_series)
 
     def _validated_frame(self, X, *, reset):
         """``validate_data`` for names / feature counts, then :meth:`_as_frame`."""
@@ -530,9 +541,9 @@ class BaseGenerator(
                     f"(first fit target: {self.target_name_!r})."
                 )
             if y is not None:
-                y_series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y))
-                frame = frame.copy()
-                frame[self.target_name_] = np.asarray(y_series)
+                frame = self._set_target(
+                    frame, self.target_name_, self._target_series(frame, y)
+                )
             frame = self._drop_identifiers(frame)
             rng = self._fit_rng_
         else:

@@ -488,6 +488,16 @@ def test_y_of_the_wrong_length_is_refused(cls, table, fitted):
     two = pd.concat([y, y], axis=1)
     with unchanged(X, two), pytest.raises(ValueError, match=r"y must be one column"):
         make_generator(cls).fit(X, two)
+    # partial_fit checks y like fit (it used to fail inside pandas).
+    warm = copy.deepcopy(fitted)
+    with unchanged(X, short), pytest.raises(
+        ValueError, match=r"y must be 1-D with one value per row of X"
+        r" \(300 rows\); got 299"
+    ):
+        warm.partial_fit(X, short)
+    with unchanged(X, two), pytest.raises(ValueError, match=r"y must be one column"):
+        warm.partial_fit(X, two)
+    assert warm.n_iter_ == fitted.n_iter_  # nothing was trained
 
 
 def test_unchanged_helper_detects_a_modification(table):
