@@ -151,9 +151,13 @@ class ColumnPlan:
 
     def rows(self, start, stop):
         """The plan of rows ``start:stop``."""
+        return self.take(slice(start, stop))
+
+    def take(self, rows):
+        """The plan of ``rows`` (a slice or an index tensor)."""
         return ColumnPlan(
             *(
-                None if value is None else value[start:stop]
+                None if value is None else value[rows]
                 for value in (
                     self.forced,
                     self.token,

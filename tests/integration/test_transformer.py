@@ -1,5 +1,6 @@
 """TransformerGenerator on real tables: sampling, exact conditions, likelihoods."""
 
+import copy
 import doctest
 import io
 import itertools
@@ -198,7 +199,8 @@ def test_fixed_order_conditions_natively_on_a_prefix_else_by_rejection(adult):
     native = gen._generation_order(
         gen._normalise_conditions(5, {"race": " White", "sex": " Male"})
     )
-    assert native == gen.net_.order
+    assert native == [gen.net_.order]
+    assert gen.orders_ == [order]  # a fixed order is the only one
     rows = gen.sample(40, conditions={"race": " White", "sex": " Male"}, random_state=0)
     assert ((rows["race"] == " White") & (rows["sex"] == " Male")).all()
     assert (
@@ -208,6 +210,42 @@ def test_fixed_order_conditions_natively_on_a_prefix_else_by_rejection(adult):
     assert (rows["income"] == " >50K").all()
     with pytest.raises(ValueError, match="order"):
         make_generator(TransformerGenerator, epochs=1, order=["sex"]).fit(adult)
+
+
+def test_order_ensemble_is_drawn_at_fit_with_the_natural_order_first(adult):
+    X, y = adult.drop(columns="income"), adult["income"]
+    natural = list(X.columns) + ["income"]
+    gen = make_generator(TransformerGenerator, epochs=1, n_orders=5).fit(X, y)
+    assert len(gen.orders_) == 5 and gen.orders_[0] == natural
+    for order in gen.orders_:
+        assert sorted(order) == sorted(natural) and order[-1] == "income"
+    assert len({tuple(order) for order in gen.orders_}) == 5
+    again = make_generator(TransformerGenerator, epochs=1, n_orders=5).fit(X, y)
+    assert again.orders_ == gen.orders_
+    one = make_generator(TransformerGenerator, epochs=1, n_orders=1).fit(adult)
+    assert one.orders_ == [list(adult.columns)]
+
+
+def test_rows_are_generated_across_the_orders(fitted_adult, monkeypatch):
+    gen = fitted_adult
+    seen = []
+    original = _transformer.TransformerGenerator._draw_in_order
+
+    def spy(self, n_samples, generator, order, plans):
+        seen.append((tuple(order), n_samples))
+        return original(self, n_samples, generator, order, plans)
+
+    monkeypatch.setattr(_transformer.TransformerGenerator, "_draw_in_order", spy)
+    assert len(gen.sample(800, random_state=0)) == 800
+    orders = {tuple(gen._orders()[k]) for k in range(len(gen.orders_))}
+    assert {order for order, _ in seen} <= orders
+    assert len(seen) > len(orders) // 2 and sum(n for _, n in seen) == 800
+    # Conditions come first; the other columns follow each order's sequence.
+    seen.clear()
+    gen.sample(300, conditions={"sex": " Female"}, random_state=0)
+    sex = list(gen.feature_names_in_).index("sex")
+    assert len({order for order, _ in seen}) > 1
+    assert all(order[0] == sex for order, _ in seen)
 
 
 # ------------------------------------------------------------ likelihood
@@ -312,6 +350,20 @@ def test_density_of_a_float_column_integrates_to_one():
         is_atom = grid == 0.0
         total += np.trapezoid(np.where(is_atom, 0.0, density), grid) + np.exp(atom[0])
     assert total == pytest.approx(1.0, abs=0.01)
+
+
+def test_score_samples_is_the_log_mean_likelihood_over_the_orders(adult, fitted_adult):
+    rows = adult.head(30)
+    mixture = fitted_adult.score_samples(rows)
+    single = copy.deepcopy(fitted_adult)
+    per_order = []
+    for order in fitted_adult.orders_:
+        single.orders_ = [order]
+        per_order.append(single.score_samples(rows))
+    per_order = np.stack(per_order)
+    assert len(per_order) == 16 and np.ptp(per_order, axis=0).max() > 1e-3
+    expected = logsumexp(per_order, axis=0) - np.log(len(per_order))
+    np.testing.assert_allclose(mixture, expected, rtol=1e-10)
 
 
 def test_target_is_marginalised_or_scored_jointly(adult):
