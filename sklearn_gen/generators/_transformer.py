@@ -237,8 +237,10 @@ class TransformerGenerator(BaseGenerator):
         With ``order="random"``: how many column orders the sampling ensemble
         has (the natural order and ``n_orders - 1`` random ones, drawn at fit;
         with a target, every order ends with it). 1 samples and scores in the
-        natural order only. Sampling costs the same for any value;
-        ``score_samples`` costs one forward pass per order.
+        natural order only. Each order generates its share of the rows, so large
+        samples cost about the same for any value (100,000 Adult rows: 5 % more
+        time with 16 orders than with 1) and small ones pay a fixed cost per
+        order; ``score_samples`` costs one forward pass per order.
     embedding_dim : int, default=64
         Width of the transformer.
     n_heads : int, default=4
@@ -586,9 +588,9 @@ class TransformerGenerator(BaseGenerator):
         fixed = self.__dict__.get("_order_")
         if fixed is None:
             # The other columns follow in each ensemble order's own sequence.
+            first = set(given)
             return [
-                given + [i for i in order if i not in set(given)]
-                for order in self._orders()
+                given + [i for i in order if i not in first] for order in self._orders()
             ]
         if set(fixed[: len(given)]) != set(given):
             return None
