@@ -169,12 +169,16 @@ def machine_info():
 def machine_line(machine):
     """One line naming the machine, for the Markdown tables."""
     gpu = f", GPU {machine['gpu']}" if machine.get("gpu") else ", no GPU"
+    commits = machine.get("git_commits") or [machine.get("git_commit") or "unknown"]
+    if len(commits) > 1:  # a merge of runs made at several commits
+        code = "sklearn_gen commits " + ", ".join(c[:7] for c in commits)
+    else:
+        code = f"sklearn_gen commit {commits[0][:7]}" + (
+            " + local changes" if machine.get("sklearn_gen_dirty") else "")
     return (
         f"{machine['cpu_model']}, {machine['cpu_affinity']} cores, "
         f"{machine['memory_gib']} GiB{gpu}; torch {machine['versions'].get('torch')} "
-        f"({machine['torch_num_threads']} threads), sklearn_gen commit "
-        f"{(machine.get('git_commit') or 'unknown')[:7]}"
-        + (" + local changes" if machine.get("sklearn_gen_dirty") else "")
+        f"({machine['torch_num_threads']} threads), {code}"
     )
 
 

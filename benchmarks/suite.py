@@ -472,12 +472,19 @@ def merge(results):
     """One result from several (e.g. runs of different models in parallel).
 
     Cells are keyed by (dataset, model, seed); a later input's cell replaces an
-    earlier one. Commands and datasets are united; the machine is the first's.
+    earlier one. Commands and datasets are united; the machine is the first's,
+    with the commit of every input in ``git_commits`` (runs made at different
+    commits must not be credited to one).
     """
     merged = {"runs": [], "commands": [], "datasets": {}}
     cells = {}
+    commits = []
     for result in results:
-        merged.setdefault("machine", result["machine"])
+        merged.setdefault("machine", dict(result["machine"]))
+        machine = result["machine"]
+        for commit in machine.get("git_commits") or [machine.get("git_commit")]:
+            if commit and commit not in commits:
+                commits.append(commit)
         merged.setdefault("protocol", result.get("protocol"))
         merged["commands"] += [c for c in result.get("commands", [])
                                if c not in merged["commands"]]
@@ -486,6 +493,7 @@ def merge(results):
             if _key(record) not in cells or "error" not in record:
                 cells[_key(record)] = record
     merged["runs"] = list(cells.values())
+    merged["machine"]["git_commits"] = commits
     return merged
 
 

@@ -71,5 +71,6 @@ def test_merge_runs_made_in_parallel(results_dir):
     assert sorted(r["model"] for r in merged["runs"]) == ["ctgan", "real_train", "tvae"]
     assert merged["commands"][-1] == "python -m benchmarks merge a b --name ab"
     assert len(merged["commands"]) == 3
+    assert merged["machine"]["git_commits"] == [merged["machine"]["git_commit"]]
     text = (results_dir / "ab.md").read_text()
     assert "TVAEGenerator" in text and "CTGANGenerator" in text
