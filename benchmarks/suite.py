@@ -18,6 +18,9 @@ table against the real 20 % with :func:`sklearn_gen.metrics.evaluate_synthetic`:
   other processes used meanwhile (0 on a quiet machine).
 
 The real 80 % itself is scored as a reference row: the noise floor of each metric.
+Models see the whole table as ``fit(X)``; ``--fit-target MODEL ...`` fits those of
+ours as ``fit(X, y)`` with the target column as ``y`` on the classification tables
+(the label "fit(X, y)" marks their rows).
 
 Run from the repository root in an environment with the ``bench`` extra
 (``pip install -e ".[bench]"``; SDV's peers are skipped with a note without it)::
@@ -192,15 +195,23 @@ def _seed_globals(seed):
     torch.manual_seed(seed)
 
 
-def fit_model(name, train, params, *, seed, device):
-    """Fit model ``name`` on ``train``; return ``sample(n) -> DataFrame``."""
+def fit_model(name, train, params, *, seed, device, target=None):
+    """Fit model ``name`` on ``train``; return ``sample(n) -> DataFrame``.
+
+    With ``target`` (ours only), the model is fitted as ``fit(X, y)`` with that
+    column as ``y``; its samples still have every column.
+    """
     if name in OURS:
         import sklearn_gen
 
         cls = getattr(sklearn_gen, OURS[name], None)
         if cls is None:
             raise ImportError(f"sklearn_gen has no {OURS[name]}")
-        model = cls(**{"device": device, "random_state": seed, **params}).fit(train)
+        model = cls(**{"device": device, "random_state": seed, **params})
+        if target is None:
+            model.fit(train)
+        else:
+            model.fit(train.drop(columns=[target]), train[target])
         return lambda n: model.sample(n, random_state=seed)
     if name in PEERS:
         from sdv.metadata import Metadata
@@ -274,9 +285,14 @@ def split(df, dataset, seed, max_rows=None):
 # ----------------------------------------------------------------------- run
 
 
-def run_cell(model, dataset, train, holdout, params, *, seed, device):
-    """Fit, sample and score one (model, dataset, seed) cell."""
+def run_cell(model, dataset, train, holdout, params, *, seed, device, fit_target=False):
+    """Fit, sample and score one (model, dataset, seed) cell.
+
+    ``fit_target``: fit as ``fit(X, y)``, ``y`` the dataset's target column.
+    """
     record = {"model": model, "dataset": dataset.name, "seed": seed, "params": params}
+    if fit_target:
+        record["fit_target"] = True
     if model == "real_train":
         record["metrics"] = evaluate(train, train, holdout, dataset, seed, reference=True)
         return record
@@ -285,7 +301,10 @@ def run_cell(model, dataset, train, holdout, params, *, seed, device):
         warnings.simplefilter("ignore")
         with PeakRSS() as rss, OtherCPU() as other:
             cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
-            sample = fit_model(model, train, params, seed=seed, device=device)
+            sample = fit_model(
+                model, train, params, seed=seed, device=device,
+                target=dataset.target if fit_target else None,
+            )
             fit_seconds = time.perf_counter() - t0
             fit_cpu = tree_cpu_seconds() - cpu0
         t0 = time.perf_counter()
@@ -348,11 +367,13 @@ def run(args):
                 if (name, model, seed) in done:
                     continue
                 params = model_params(model, args)
-                log(f"{name} seed {seed}: {model} {params}")
+                fit_target = model in args.fit_target and dataset.task == "classification"
+                log(f"{name} seed {seed}: {model} {params}"
+                    + (f" fit(X, y={dataset.target!r})" if fit_target else ""))
                 try:
                     record = run_cell(
                         model, dataset, train, holdout, params, seed=seed,
-                        device=args.device,
+                        device=args.device, fit_target=fit_target,
                     )
                 except ImportError as exc:
                     log(f"  skipped: {exc}")
@@ -452,8 +473,11 @@ def markdown(result, name):
                 continue
             params = ok[0].get("params") or {}
             label = LABELS.get(model, model)
-            if params:
-                label += " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
+            shown = [f"{k}={v}" for k, v in params.items()]
+            if ok[0].get("fit_target"):
+                shown.append("fit(X, y)")
+            if shown:
+                label += " (" + ", ".join(shown) + ")"
             cells = [label]
             for _, read, digits in COLUMNS:
                 cells.append(fmt(mean_std([read(r) for r in ok]), digits))
@@ -541,6 +565,10 @@ def main(argv=None):
                    help="epochs of every neural model (default: each model's own)")
     p.add_argument("--set", dest="overrides", action="append", metavar="MODEL.PARAM=VALUE",
                    help="a constructor parameter of one model, e.g. tvae.batch_size=1000")
+    p.add_argument("--fit-target", nargs="+", choices=sorted(OURS), default=[],
+                   metavar="MODEL",
+                   help="fit these models of ours as fit(X, y), y the target column, "
+                        "on classification datasets (TabDDPM is then class-conditional)")
     p.add_argument("--max-rows", type=int, default=None,
                    help="subsample each dataset to this many rows before the split")
     p.add_argument("--device", default="cpu", help="device of the neural models (cpu, cuda)")

@@ -151,7 +151,7 @@ class DiffusionNet(TableNet):
         noise = self.randn(n, diffusion.n_numerical)
         uniform = torch.rand((n, diffusion.n_blocks), generator=rng, device=X.device)
         x_in = diffusion.noisy_input(X, t, noise, uniform)
-        out = module(x_in, t)
+        out = module(x_in, t, module.training_labels(X, rng))
         gaussian, multinomial = diffusion.loss_terms(out, X, x_in, t, noise)
         loss = self.criterion_(gaussian, multinomial)
         loss.backward()

@@ -19,6 +19,9 @@ from ._validation import check_layer_sizes
 
 #: Rows denoised together when sampling on the CPU.
 _CPU_SAMPLE_BLOCK = 2048
+#: Share of training rows whose class label the denoiser does not see, so that it
+#: also denoises without one (when other columns are conditions).
+_LABEL_DROPOUT = 0.1
 
 
 @fill_shared_docs
@@ -59,6 +62,14 @@ class TabDDPMGenerator(BaseGenerator):
         Dropout after every hidden layer of the denoiser.
     embedding_dim : int, default=128
         Width of the denoiser's input projection and timestep embedding.
+    numerical_embedding : {"linear", "periodic"}, default="linear"
+        How the denoiser reads the numerical units: "linear" projects them with
+        the rest of the row (TabDDPM); "periodic" also gives each a learned
+        periodic embedding (PLR, Gorishniy et al., 2022; see Notes).
+    class_conditional : bool, default=True
+        When fitted with a class target (``fit(X, y)``, ``y`` discrete), also
+        condition the denoiser on the class label, as TabDDPM does (see Notes).
+        No effect without ``y`` or with a regression target.
     lr : float, default=2e-3
         Initial learning rate of AdamW (decays linearly to 0 within each fit).
     weight_decay : float, default=0.0
@@ -134,6 +145,28 @@ class TabDDPMGenerator(BaseGenerator):
     :meth:`sample`): intervals are not inpainted, the base class keeps the rows
     that fall inside them.
 
+    **Class target.** Fitted with a discrete ``y`` (``class_conditional=True``),
+    the denoiser also gets each row's class as a learned label embedding added
+    to the timestep embedding (TabDDPM's class-conditional model); the label is
+    hidden for 10 % of the training rows, so the same network also denoises
+    without it. ``sample(n)`` then draws each row's class from the training
+    class frequencies and generates the row given it; a condition on the target
+    becomes the label (and is inpainted too). Replacement inpainting alone
+    passes a class to the other columns poorly: on Adult (seed 0), a classifier
+    trained on rows sampled class by class scored ROC AUC 0.768 on real rows
+    without the label and 0.896 with it. Conditions on other columns only (and
+    no condition on the target) leave the label out: the model draws the target
+    with the rest of the row, since its distribution given those columns is not
+    known beforehand.
+
+    **Numerical embedding.** With ``numerical_embedding="periodic"`` each
+    numerical unit ``x`` also enters the denoiser as
+    ``ReLU(W [cos(2 pi c x), sin(2 pi c x)] + b)`` with 16 learned frequencies
+    ``c`` and a 16-wide output per column
+    (:class:`~sklearn_gen.nn._diffusion.PeriodicEmbedding`), which lets an MLP
+    represent sharp functions of one value (e.g. a threshold on a heavy-tailed
+    column); it costs about 10 % more fit time.
+
     **Defaults and cost.** Training costs about three denoiser passes per row and
     epoch; sampling costs ``sample_steps`` passes per row. The defaults are
     TabDDPM's design (``T = 1000``, cosine schedule, AdamW with a linearly annealed
@@ -183,6 +216,8 @@ class TabDDPMGenerator(BaseGenerator):
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left")],
         "sample_steps": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "eta": [Interval(numbers.Real, 0, 1, closed="both")],
+        "numerical_embedding": [StrOptions({"linear", "periodic"})],
+        "class_conditional": ["boolean"],
     }
 
     def __init__(
@@ -193,6 +228,8 @@ class TabDDPMGenerator(BaseGenerator):
         dims=(256, 256, 256),
         dropout=0.0,
         embedding_dim=128,
+        numerical_embedding="linear",
+        class_conditional=True,
         lr=2e-3,
         weight_decay=0.0,
         ema_decay=0.999,
@@ -212,6 +249,8 @@ class TabDDPMGenerator(BaseGenerator):
         self.dims = dims
         self.dropout = dropout
         self.embedding_dim = embedding_dim
+        self.numerical_embedding = numerical_embedding
+        self.class_conditional = class_conditional
         self.lr = lr
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
@@ -251,6 +290,9 @@ class TabDDPMGenerator(BaseGenerator):
             module__dims=dims,
             module__dropout=float(self.dropout),
             module__embedding_dim=int(self.embedding_dim),
+            module__periodic_embedding=self.numerical_embedding == "periodic",
+            module__label_block=self._label_block(layout),
+            module__label_dropout=_LABEL_DROPOUT,
             module__n_timesteps=int(self.n_timesteps),
             module__scheduler=self.scheduler,
             # The quantile encoder's range: clip predicted x0 to it when sampling.
@@ -264,25 +306,79 @@ class TabDDPMGenerator(BaseGenerator):
             **net_kwargs,
         )
 
+    def _label_block(self, layout):
+        """Index among the one-hot blocks of the class target, or None.
+
+        None unless ``class_conditional`` and fitted with a discrete ``y``.
+        """
+        if not (self.class_conditional and self.target_name_ is not None):
+            return None
+        if not self.target_is_discrete_:
+            return None
+        blocks = [span for span in layout if span.activation == "softmax"]
+        (span,) = layout.spans_for(self.target_name_)
+        return blocks.index(span)
+
+    def _class_prior(self):
+        """Training frequencies of the target's classes (a float tensor)."""
+        cols, means = self._target_fill_
+        (span,) = self.encoder_.layout_.spans_for(self.target_name_)
+        prior = means[(cols >= span.start) & (cols < span.stop)]
+        return torch.as_tensor(prior, dtype=torch.float32, device=self.device_)
+
+    def _with_labels(self, module, n_samples, generator, known):
+        """Inpainting values, mask and labels of ``n_samples`` rows.
+
+        A label-conditioned module gets the target's class as its label when it
+        is a condition; draws it from the training class frequencies (and
+        inpaints the target's units to it) when nothing is conditioned on; and
+        gets no label when other columns are conditions, since the target's
+        distribution given them is unknown: the model draws it with the rest.
+        """
+        values, mask = known if known is not None else (None, None)
+        if module.label_block is None:
+            return values, mask, None
+        start, stop = module.label_units
+        if mask is not None and bool(mask[start:stop].all()):
+            labels = module.labels_of(values).expand(n_samples)
+            return values, mask, labels
+        if mask is not None:
+            return values, mask, None
+        labels = torch.multinomial(
+            self._class_prior(), n_samples, replacement=True, generator=generator
+        )
+        values = torch.zeros((n_samples, module.n_features), device=self.device_)
+        values[:, start:stop] = torch.nn.functional.one_hot(labels, stop - start).to(
+            values.dtype
+        )
+        mask = torch.zeros(module.n_features, dtype=torch.bool, device=self.device_)
+        mask[start:stop] = True
+        return values, mask, labels
+
     def _sample_encoded(self, n_samples, generator, known=None):
         module = self.net_.sampling_module()
-        values, mask = known if known is not None else (None, None)
         n_steps, eta = self._reverse_steps(), float(self.eta)
         # On the CPU, denoising a few thousand rows at a time keeps every step's
         # intermediates in cache; a GPU takes the whole chunk at once.
         block = _CPU_SAMPLE_BLOCK if self.device_ == "cpu" else max(n_samples, 1)
-        parts = [
-            reverse_sample(
-                module,
-                min(block, n_samples - start),
-                generator,
-                n_steps=n_steps,
-                eta=eta,
-                known=values,
-                known_mask=mask,
+        parts = []
+        for start in range(0, n_samples, block):
+            size = min(block, n_samples - start)
+            values, mask, labels = self._with_labels(module, size, generator, known)
+            parts.append(
+                reverse_sample(
+                    module,
+                    size,
+                    generator,
+                    n_steps=n_steps,
+                    eta=eta,
+                    known=values,
+                    known_mask=mask,
+                    labels=labels,
+                )
             )
-            for start in range(0, n_samples, block)
-        ] or [torch.zeros((0, module.n_features), device=self.device_)]
+        if not parts:
+            parts = [torch.zeros((0, module.n_features), device=self.device_)]
         return module.to_encoded(torch.cat(parts) if len(parts) > 1 else parts[0])
 
     # ------------------------------------------------------------ conditions

@@ -127,6 +127,53 @@ def timestep_embedding(t, dim, max_period=10000.0):
     return embedding
 
 
+class PeriodicEmbedding(nn.Module):
+    """Per-feature periodic embedding of numerical inputs (PLR, Gorishniy et al., 2022).
+
+    Feature ``j`` becomes ``ReLU(W_j [cos(2 pi c_j x_j), sin(2 pi c_j x_j)] + b_j)``
+    with learned frequencies ``c_j`` (``n_frequencies`` of them, initialised from
+    ``N(0, sigma^2)``) and a linear map per feature. An MLP fed these features can
+    represent sharp, non-monotone functions of one value (a threshold on a
+    heavy-tailed column) that a single linear projection of the raw value cannot.
+
+    Parameters
+    ----------
+    n_features : int
+        Numerical inputs.
+    n_frequencies : int, default=16
+        Frequencies per feature.
+    d_embedding : int, default=16
+        Output width per feature.
+    sigma : float, default=0.5
+        Standard deviation of the initial frequencies (inputs are about standard
+        normal).
+    """
+
+    def __init__(self, n_features, n_frequencies=16, d_embedding=16, sigma=0.5):
+        super().__init__()
+        self.frequencies = nn.Parameter(torch.randn(n_features, n_frequencies) * sigma)
+        bound = 1.0 / math.sqrt(2 * n_frequencies)
+        self.weight = nn.Parameter(
+            torch.empty(n_features, 2 * n_frequencies, d_embedding).uniform_(
+                -bound, bound
+            )
+        )
+        self.bias = nn.Parameter(
+            torch.empty(n_features, d_embedding).uniform_(-bound, bound)
+        )
+
+    @property
+    def out_features(self):
+        return self.weight.shape[0] * self.weight.shape[2]
+
+    def forward(self, x):
+        """Embeddings of ``x`` (n, n_features), flattened to (n, out_features)."""
+        z = (2 * math.pi) * x.unsqueeze(-1) * self.frequencies
+        z = torch.cat([torch.cos(z), torch.sin(z)], dim=-1)  # (n, d, 2k)
+        out = torch.einsum("ndk,dke->nde", z, self.weight) + self.bias
+        return torch.relu(out).flatten(1)
+
+
 class MLPDenoiser(nn.Module):
     """TabDDPM's denoiser: an MLP on ``proj(x_t) + emb(t)``.
 
@@ -141,12 +188,38 @@ class MLPDenoiser(nn.Module):
         Dropout after every hidden layer.
     embedding_dim : int, default=128
         Width of the input projection and of the timestep embedding.
+    n_numerical : int, default=0
+        Leading numerical units of a row that get a :class:`PeriodicEmbedding`
+        as well (0: none; the input projection sees the raw row only).
+    n_classes : int, default=0
+        Classes of a label the denoiser is conditioned on (0: none). Label ``k``
+        adds a learned embedding to the timestep embedding; label ``n_classes``
+        (or ``labels=None``) is the "no label" embedding.
     """
 
-    def __init__(self, n_features, dims, dropout=0.0, embedding_dim=128):
+    def __init__(
+        self,
+        n_features,
+        dims,
+        dropout=0.0,
+        embedding_dim=128,
+        n_numerical=0,
+        n_classes=0,
+    ):
         super().__init__()
         self.embedding_dim = int(embedding_dim)
-        self.proj = nn.Linear(n_features, self.embedding_dim)
+        self.n_numerical = int(n_numerical)
+        self.n_classes = int(n_classes)
+        self.label_embed = (
+            nn.Embedding(self.n_classes + 1, self.embedding_dim)
+            if self.n_classes
+            else None
+        )
+        self.numerical_embedding = (
+            PeriodicEmbedding(self.n_numerical) if self.n_numerical else None
+        )
+        extra = self.numerical_embedding.out_features if self.n_numerical else 0
+        self.proj = nn.Linear(n_features + extra, self.embedding_dim)
         self.time_embed = nn.Sequential(
             nn.Linear(self.embedding_dim, self.embedding_dim),
             nn.SiLU(),
@@ -159,15 +232,24 @@ class MLPDenoiser(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, n_features)
 
-    def forward(self, x, t):
+    def forward(self, x, t, labels=None):
         """Denoiser output for rows ``x`` at timesteps ``t``.
 
         ``t`` has one entry per row, or a single entry shared by every row. The
         timestep MLP runs once per distinct timestep, not once per row.
+        ``labels`` (one class code per row, ``n_classes`` for none) is read only
+        by a label-conditioned denoiser; None there means no label for any row.
         """
         steps, inverse = torch.unique(t, return_inverse=True)
         emb = self.time_embed(timestep_embedding(steps, self.embedding_dim))
         emb = emb if steps.numel() == 1 else emb.index_select(0, inverse)
+        if self.label_embed is not None:
+            if labels is None:
+                emb = emb + self.label_embed.weight[self.n_classes]
+            else:
+                emb = emb + self.label_embed(labels)
+        if self.numerical_embedding is not None:
+            x = torch.cat([x, self.numerical_embedding(x[:, : self.n_numerical])], 1)
         return self.head(self.body(self.proj(x) + emb))
 
 
@@ -528,6 +610,15 @@ class TabDDPMModule(nn.Module):
         Noise schedule.
     numeric_bound : float or None, default=None
         Clip of the predicted ``x_0`` of the Gaussian units when sampling.
+    periodic_embedding : bool, default=False
+        Give the denoiser a :class:`PeriodicEmbedding` of the numerical units.
+    label_block : int or None, default=None
+        Index (among the one-hot blocks, in layout order) of a class label to
+        condition the denoiser on as well: the label of each training row is its
+        class in that block, replaced by "no label" with probability
+        ``label_dropout`` so that one network also denoises without it.
+    label_dropout : float, default=0.1
+        Share of training rows whose label is hidden.
 
     Attributes
     ----------
@@ -548,6 +639,9 @@ class TabDDPMModule(nn.Module):
         n_timesteps=1000,
         scheduler="cosine",
         numeric_bound=None,
+        periodic_embedding=False,
+        label_block=None,
+        label_dropout=0.1,
     ):
         super().__init__()
         scalars, blocks = [], []
@@ -570,8 +664,22 @@ class TabDDPMModule(nn.Module):
             numeric_bound=numeric_bound,
         )
         self.n_features = len(order)
+        self.label_block = None if label_block is None else int(label_block)
+        self.label_dropout = float(label_dropout)
+        n_classes = 0
+        if self.label_block is not None:
+            sizes = self.diffusion.block_sizes
+            n_classes = sizes[self.label_block]
+            start = len(scalars) + sum(sizes[: self.label_block])
+            #: Grouped columns of the label's one-hot units.
+            self.label_units = (start, start + n_classes)
         self.denoiser = MLPDenoiser(
-            self.n_features, tuple(dims), dropout=dropout, embedding_dim=embedding_dim
+            self.n_features,
+            tuple(dims),
+            dropout=dropout,
+            embedding_dim=embedding_dim,
+            n_numerical=len(scalars) if periodic_embedding else 0,
+            n_classes=n_classes,
         )
         order = torch.tensor(order, dtype=torch.long)
         self.register_buffer("order", order)
@@ -581,9 +689,35 @@ class TabDDPMModule(nn.Module):
     def n_timesteps(self):
         return self.diffusion.n_timesteps
 
-    def forward(self, x, t):
+    def forward(self, x, t, labels=None):
         """Denoiser output (predicted noise, then ``x_0`` logits) for grouped rows."""
-        return self.denoiser(x, t)
+        return self.denoiser(x, t, labels)
+
+    @property
+    def null_label(self):
+        """The "no label" code (the number of classes); None without a label."""
+        return None if self.label_block is None else self.denoiser.n_classes
+
+    def labels_of(self, grouped):
+        """Class code of each grouped row's label block."""
+        start, stop = self.label_units
+        return grouped[:, start:stop].argmax(dim=1)
+
+    def training_labels(self, x0, generator):
+        """Labels of clean grouped rows, each hidden with ``label_dropout``.
+
+        None for a module without a label (no random draw then).
+        """
+        if self.label_block is None:
+            return None
+        labels = self.labels_of(x0)
+        if self.label_dropout > 0:
+            hide = (
+                torch.rand(labels.shape, generator=generator, device=labels.device)
+                < self.label_dropout
+            )
+            labels = labels.masked_fill(hide, self.null_label)
+        return labels
 
     def to_grouped(self, encoded):
         """Encoded rows (layout order) to grouped rows."""
@@ -612,7 +746,15 @@ class DiffusionLoss(nn.Module):
 
 
 def reverse_sample(
-    module, n_samples, generator, *, n_steps=None, eta=1.0, known=None, known_mask=None
+    module,
+    n_samples,
+    generator,
+    *,
+    n_steps=None,
+    eta=1.0,
+    known=None,
+    known_mask=None,
+    labels=None,
 ):
     """Draw grouped rows by running the reverse process of a :class:`TabDDPMModule`.
 
@@ -630,11 +772,13 @@ def reverse_sample(
     eta : float, default=1.0
         Stochasticity of the Gaussian steps (1: ancestral / posterior sampling,
         0: deterministic DDIM).
-    known : Tensor of shape (1, n_features) or None
-        Grouped values to condition on (inpainting); only the units flagged in
-        ``known_mask`` are read.
+    known : Tensor of shape (1, n_features) or (n_samples, n_features), or None
+        Grouped values to condition on (inpainting), shared by every row or one
+        row each; only the units flagged in ``known_mask`` are read.
     known_mask : BoolTensor of shape (n_features,) or None
         Known units. A block must be entirely known or entirely unknown.
+    labels : LongTensor of shape (n_samples,) or None
+        Class labels for a label-conditioned module (None: no label).
 
     Returns
     -------
@@ -694,7 +838,7 @@ def reverse_sample(
                 codes = diffusion.noise_codes(codes0, abar_t, rand(n, blocks))
                 x_cat = torch.where(known_cat, diffusion.codes_to_onehot(codes), x_cat)
         step = torch.full((1,), t, dtype=torch.long, device=device)
-        out = module(torch.cat([x_num, x_cat], dim=1), step)
+        out = module(torch.cat([x_num, x_cat], dim=1), step, labels)
         if d:
             noise = randn(n, d) if (eta > 0 and s >= 0) else None
             x_num = diffusion.gaussian_step(

@@ -99,6 +99,51 @@ def test_taxis_missing_categories_and_datetimes(taxis):
     assert rows["pickup_zone"].isna().all() and (rows["color"] == "green").all()
 
 
+def test_class_target_conditions_the_denoiser_on_its_label(fitted_adult, adult):
+    gen, X, y = fitted_adult
+    module = gen.net_.module_
+    assert module.label_block is not None and module.denoiser.n_classes == 2
+    # Unconditional rows draw their class from the training frequencies.
+    _, y_new = gen.sample(3000, random_state=0)
+    expected = (y == " >50K").mean()
+    tolerance = 4 * np.sqrt(expected * (1 - expected) / 3000)
+    assert abs((y_new == " >50K").mean() - expected) < tolerance
+    # The label reaches the denoiser ("no label" is another embedding).
+    x, t = torch.zeros(4, module.n_features), torch.full((4,), 10)
+    labels = torch.tensor([0, 1, 0, 1])
+    assert not torch.equal(module(x, t, labels), module(x, t))
+    torch.testing.assert_close(
+        module(x, t), module(x, t, torch.full((4,), module.null_label))
+    )
+    # A condition on another column leaves the target to the model.
+    X_c, y_c = gen.sample(80, conditions={"sex": " Female"}, random_state=0)
+    assert (X_c["sex"] == " Female").all() and y_c.nunique() == 2
+
+
+def test_no_label_without_a_class_target(adult):
+    X = adult.iloc[:300]
+    assert _small(epochs=1).fit(X).net_.module_.label_block is None
+    off = _small(epochs=1, class_conditional=False)
+    assert (
+        off.fit(X.drop(columns="income"), X["income"]).net_.module_.label_block is None
+    )
+    # A float target is a regression target (integers would be classes).
+    age = X["age"] + 0.25
+    regression = _small(epochs=1).fit(X.drop(columns="age"), age)
+    assert regression.net_.module_.label_block is None
+    assert regression.sample(5, random_state=0)[1].between(age.min(), age.max()).all()
+
+
+def test_periodic_numerical_embedding(fitted_adult):
+    _, X, y = fitted_adult
+    gen = _small(epochs=2, numerical_embedding="periodic").fit(X, y)
+    embedding = gen.net_.module_.denoiser.numerical_embedding
+    assert embedding.frequencies.shape[0] == gen.net_.module_.diffusion.n_numerical
+    X_new, _ = gen.sample(50, random_state=0)
+    assert (X_new.dtypes == X.dtypes).all() and not X_new.isna().any().any()
+    assert _small(epochs=1).fit(X).net_.module_.denoiser.numerical_embedding is None
+
+
 def test_random_state_reproducibility(adult):
     X = adult.iloc[:400]
     a = _small(epochs=2).fit(X).sample(50, random_state=3)
@@ -182,6 +227,12 @@ def test_only_numeric_and_only_categorical_tables():
         (dict(lr=0), InvalidParameterError, "lr"),
         (dict(dims=(32, 0)), ValueError, "dims"),
         (dict(dims="wide"), InvalidParameterError, "dims"),
+        (
+            dict(numerical_embedding="spline"),
+            InvalidParameterError,
+            "numerical_embedding",
+        ),
+        (dict(class_conditional="yes"), InvalidParameterError, "class_conditional"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(adult, params, error, match):

@@ -10,6 +10,7 @@ from sklearn_gen.nn._diffusion import (
     DiffusionLoss,
     GaussianMultinomialDiffusion,
     MLPDenoiser,
+    PeriodicEmbedding,
     TabDDPMModule,
     noise_schedule,
     reverse_sample,
@@ -427,6 +428,22 @@ def test_timestep_embedding_and_denoiser_shapes():
     torch.testing.assert_close(net(x, torch.tensor([3])), net(x, torch.full((5,), 3)))
 
 
+def test_periodic_embedding_feeds_the_denoiser():
+    torch.manual_seed(0)
+    embedding = PeriodicEmbedding(3, n_frequencies=4, d_embedding=5)
+    x = torch.randn(6, 3)
+    out = embedding(x)
+    assert out.shape == (6, 15) and embedding.out_features == 15 and (out >= 0).all()
+    # Feature j's embedding depends on feature j only.
+    x2 = x.clone()
+    x2[:, 1] += 1.0
+    changed = embedding(x2).reshape(6, 3, 5) != out.reshape(6, 3, 5)
+    assert not changed[:, [0, 2]].any() and changed[:, 1].any()
+    net = MLPDenoiser(9, (16,), embedding_dim=6, n_numerical=3)
+    net(torch.randn(5, 9), torch.tensor([1])).sum().backward()
+    assert net.numerical_embedding.frequencies.grad.abs().sum() > 0
+
+
 def _layout():
     return Layout(
         [
@@ -446,6 +463,32 @@ def test_module_grouped_order_round_trips():
     assert module.diffusion.block_sizes == [3, 2]
     with pytest.raises(ValueError, match="one-hot"):
         TabDDPMModule(Layout([Span("d", 0, 1, "code", "category", 4)]), (8,))
+
+
+def test_label_conditioned_module_reads_and_hides_labels():
+    module = TabDDPMModule(_layout(), (8,), n_timesteps=10, label_block=0)
+    # Grouped units: a, c, then block b (3 units), then c's missing block.
+    assert module.label_units == (2, 5) and module.null_label == 3
+    x0 = module.to_grouped(
+        torch.tensor(
+            [[0.1, 0, 0, 1, 0.2, 1, 0], [0.3, 1, 0, 0, 0.4, 0, 1]],
+            dtype=torch.float32,
+        )
+    )
+    torch.testing.assert_close(module.labels_of(x0), torch.tensor([2, 0]))
+    gen = torch.Generator().manual_seed(0)
+    module.label_dropout = 0.0
+    torch.testing.assert_close(module.training_labels(x0, gen), torch.tensor([2, 0]))
+    module.label_dropout = 1.0
+    assert (module.training_labels(x0, gen) == 3).all()
+    module.label_dropout = 0.5
+    hidden = module.training_labels(x0.repeat(500, 1), gen) == 3
+    assert 0.4 < hidden.float().mean() < 0.6
+    # Without a label: no labels, no random draw.
+    plain = TabDDPMModule(_layout(), (8,), n_timesteps=10)
+    state = gen.get_state()
+    assert plain.training_labels(x0, gen) is None and plain.null_label is None
+    assert torch.equal(gen.get_state(), state)
 
 
 @pytest.mark.parametrize("n_steps", [None, 4])
