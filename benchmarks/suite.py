@@ -210,9 +210,14 @@ def fit_model(name, train, params, *, seed, device, target=None):
         model = cls(**{"device": device, "random_state": seed, **params})
         if target is None:
             model.fit(train)
-        else:
-            model.fit(train.drop(columns=[target]), train[target])
-        return lambda n: model.sample(n, random_state=seed)
+            return lambda n: model.sample(n, random_state=seed)
+        model.fit(train.drop(columns=[target]), train[target])
+
+        def sample_with_target(n):
+            X, y = model.sample(n, random_state=seed)  # fitted with y: (X, y)
+            return X.assign(**{target: y.to_numpy()})
+
+        return sample_with_target
     if name in PEERS:
         from sdv.metadata import Metadata
         from sdv import single_table

@@ -48,6 +48,23 @@ def test_resume_skips_finished_cells(results_dir):
     assert len(second["commands"]) == 2
 
 
+def test_fit_target_fits_ours_with_y_on_class_tables(results_dir):
+    argv = ["run", "--datasets", "iris", "diabetes", "--models", "tabddpm", "tvae",
+            "--seeds", "0", "--epochs", "1", "--threads", "1", "--name", "y",
+            "--fit-target", "tabddpm", "--set", "tabddpm.sample_steps=5"]
+    assert suite.main(argv) == 0
+    runs = json.loads((results_dir / "y.json").read_text())["runs"]
+    cells = {(r["dataset"], r["model"]): r for r in runs}
+    assert all("error" not in r for r in runs)
+    # Only the named model, only on the classification table.
+    assert cells["iris", "tabddpm"]["fit_target"] is True
+    assert "fit_target" not in cells["iris", "tvae"]
+    assert "fit_target" not in cells["diabetes", "tabddpm"]
+    assert 0 <= cells["iris", "tabddpm"]["metrics"]["ml_efficacy"] <= 1
+    text = (results_dir / "y.md").read_text()
+    assert "TabDDPMGenerator (epochs=1, sample_steps=5, fit(X, y))" in text
+
+
 def test_report_rebuilds_markdown(results_dir):
     suite.main(["run", "--datasets", "iris", "--models", "tvae", "--seeds", "0",
                 "--epochs", "1", "--threads", "1", "--name", "m"])
