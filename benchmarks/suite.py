@@ -331,7 +331,9 @@ def run_cell(model, dataset, train, holdout, params, *, seed, device, fit_target
 
 
 def _key(record):
-    return (record["dataset"], record["model"], record["seed"])
+    # A model fitted as fit(X, y) is another cell than the same model on fit(X).
+    return (record["dataset"], record["model"], record["seed"],
+            bool(record.get("fit_target")))
 
 
 def run(args):
@@ -369,10 +371,10 @@ def run(args):
             # Alternate the model order between seeds: no model always runs first.
             models = list(args.models) if seed % 2 == 0 else list(args.models)[::-1]
             for model in ["real_train", *models]:
-                if (name, model, seed) in done:
-                    continue
                 params = model_params(model, args)
                 fit_target = model in args.fit_target and dataset.task == "classification"
+                if (name, model, seed, fit_target) in done:
+                    continue
                 log(f"{name} seed {seed}: {model} {params}"
                     + (f" fit(X, y={dataset.target!r})" if fit_target else ""))
                 try:
@@ -470,8 +472,14 @@ def markdown(result, name):
             "",
         ]
         rows, notes = [], []
-        for model in _model_order(r["model"] for r in runs):
-            mine = [r for r in runs if r["model"] == model]
+        variants = [(model, fit_target)
+                    for model in _model_order(r["model"] for r in runs)
+                    for fit_target in (False, True)]
+        for model, fit_target in variants:
+            mine = [r for r in runs if r["model"] == model
+                    and bool(r.get("fit_target")) == fit_target]
+            if not mine:
+                continue
             ok = [r for r in mine if "error" not in r]
             if not ok:
                 notes.append(f"- {LABELS.get(model, model)}: {mine[0]['error']}")

@@ -63,6 +63,17 @@ def test_fit_target_fits_ours_with_y_on_class_tables(results_dir):
     assert 0 <= cells["iris", "tabddpm"]["metrics"]["ml_efficacy"] <= 1
     text = (results_dir / "y.md").read_text()
     assert "TabDDPMGenerator (epochs=1, sample_steps=5, fit(X, y))" in text
+    # Merged with a fit(X) run of the same model, both rows are kept.
+    suite.main(["run", "--datasets", "iris", "--models", "tabddpm", "--seeds", "0",
+                "--epochs", "1", "--threads", "1", "--name", "x",
+                "--set", "tabddpm.sample_steps=5"])
+    assert suite.main(["merge", "y", "x", "--name", "xy"]) == 0
+    merged = json.loads((results_dir / "xy.json").read_text())["runs"]
+    iris = [r for r in merged if r["dataset"] == "iris" and r["model"] == "tabddpm"]
+    assert sorted(bool(r.get("fit_target")) for r in iris) == [False, True]
+    text = (results_dir / "xy.md").read_text()
+    assert "TabDDPMGenerator (epochs=1, sample_steps=5) |" in text
+    assert "TabDDPMGenerator (epochs=1, sample_steps=5, fit(X, y)) |" in text
 
 
 def test_report_rebuilds_markdown(results_dir):
