@@ -210,11 +210,12 @@ class MLPDenoiser(nn.Module):
         self.embedding_dim = int(embedding_dim)
         self.n_numerical = int(n_numerical)
         self.n_classes = int(n_classes)
-        self.label_embed = (
-            nn.Embedding(self.n_classes + 1, self.embedding_dim)
-            if self.n_classes
-            else None
-        )
+        self.label_embed = None
+        if self.n_classes:
+            self.label_embed = nn.Embedding(self.n_classes + 1, self.embedding_dim)
+            # Zero at start: the denoiser begins as the unlabelled one and learns
+            # what each label adds (a unit-variance start swamps the timestep).
+            nn.init.zeros_(self.label_embed.weight)
         self.numerical_embedding = (
             PeriodicEmbedding(self.n_numerical) if self.n_numerical else None
         )
