@@ -169,23 +169,26 @@ class TabDDPMGenerator(BaseGenerator):
     ``c`` and a 16-wide output per column
     (:class:`~sklearn_gen.nn._diffusion.PeriodicEmbedding`), which lets an MLP
     represent sharp functions of one value (e.g. a threshold on a heavy-tailed
-    column); it costs about 15 % more fit time. On Adult fitted as ``fit(X, y)``
-    (three seeds, ``benchmarks/results/exp_tabddpm_cc0p.md`` against the
-    default's row in ``suite_adult.md``) it lowered Column Shapes error from 1.93
-    to 1.76 % and all-pairs Column Pair Trends error from 4.92 to 4.67 %, raised
-    LogisticDetection from 0.963 to 0.980 and TSTR from 0.904 to 0.909, with
-    gradient-boosting detection 0.636 against 0.658. ``"linear"`` gives
-    TabDDPM's original denoiser input.
+    column); it costs about 10 % more fit time. On Adult (three seeds,
+    ``benchmarks/results/suite_adult.md``, against the linear input's rows it
+    replaced, kept in ``exp_tabddpm_cc0p.md`` and the benchmarks README) it
+    lowered Column Shapes error from 1.89 to 1.78 % fitted as ``fit(X)`` and
+    from 1.93 to 1.76 % as ``fit(X, y)``, all-pairs Column Pair Trends error from
+    4.83 to 4.68 % and from 4.92 to 4.67 %, and raised LogisticDetection from
+    0.953 to 0.972 and from 0.963 to 0.980; TSTR 0.902 and 0.909 against 0.901
+    and 0.904, gradient-boosting detection 0.663 and 0.636 against 0.674 and
+    0.658. ``"linear"`` gives TabDDPM's original denoiser input.
 
     **Defaults and cost.** Training costs about three denoiser passes per row and
     epoch; sampling costs ``sample_steps`` passes per row. The defaults are
     TabDDPM's design (``T = 1000``, cosine schedule, AdamW with a linearly annealed
     learning rate of about ``2e-3``) scaled down to fit Adult (26,048 training rows,
-    15 columns) on a 2-core CPU in about 15 minutes: TabDDPM's tuned Adult
+    15 columns) on a 2-core CPU in well under 15 minutes: TabDDPM's tuned Adult
     denoiser (six layers up to 1024 wide, 30,000 steps of 4,096 rows) would take
-    hours there. On that CPU (AMD EPYC, one torch thread, other jobs running) an
-    epoch took about 1.1 s and sampling 26,048 rows with 100 steps about 36 s
-    (50 steps: 17 s). ``eta=0.5`` with 100 strided steps scored better than both
+    hours there. On that CPU (AMD EPYC, one torch thread, the other core running
+    another fit) the default fit took about 7 minutes (413 s, an epoch about
+    0.5 s) and sampling 26,048 rows with 100 steps about 16 s (50 steps: about
+    half that; ``suite_adult.md``). ``eta=0.5`` with 100 strided steps scored better than both
     ``eta=1`` and ``eta=0`` and than all 1,000 steps, at a tenth of their cost;
     ``eta=0`` also puts too much mass in the tails of numeric columns.
     ``transform`` returns the encoded table.
