@@ -62,11 +62,10 @@ class TabDDPMGenerator(BaseGenerator):
         Dropout after every hidden layer of the denoiser.
     embedding_dim : int, default=128
         Width of the denoiser's input projection and timestep embedding.
-    numerical_embedding : {"periodic", "linear"}, default="periodic"
-        How the denoiser reads the numerical units: "periodic" also gives each a
-        learned periodic embedding (PLR, Gorishniy et al., 2022; see Notes);
-        "linear" only projects them with the rest of the row (TabDDPM's
-        original design).
+    numerical_embedding : {"linear", "periodic"}, default="linear"
+        How the denoiser reads the numerical units: "linear" projects them with
+        the rest of the row (TabDDPM); "periodic" also gives each a learned
+        periodic embedding (PLR, Gorishniy et al., 2022; see Notes).
     class_conditional : bool, default=True
         When fitted with a class target (``fit(X, y)``, ``y`` discrete), also
         condition the denoiser on the class label, as TabDDPM does (see Notes).
@@ -162,22 +161,24 @@ class TabDDPMGenerator(BaseGenerator):
     with the rest of the row, since its distribution given those columns is not
     known beforehand.
 
-    **Numerical embedding.** With ``numerical_embedding="periodic"`` (the
-    default) each
+    **Numerical embedding.** With ``numerical_embedding="periodic"`` each
     numerical unit ``x`` also enters the denoiser as
     ``ReLU(W [cos(2 pi c x), sin(2 pi c x)] + b)`` with 16 learned frequencies
     ``c`` and a 16-wide output per column
     (:class:`~sklearn_gen.nn._diffusion.PeriodicEmbedding`), which lets an MLP
     represent sharp functions of one value (e.g. a threshold on a heavy-tailed
-    column); it costs about 10 % more fit time. On Adult (three seeds,
-    ``benchmarks/results/suite_adult.md``, against the linear input's rows it
-    replaced, kept in ``exp_tabddpm_cc0p.md`` and the benchmarks README) it
-    lowered Column Shapes error from 1.89 to 1.78 % fitted as ``fit(X)`` and
-    from 1.93 to 1.76 % as ``fit(X, y)``, all-pairs Column Pair Trends error from
-    4.83 to 4.68 % and from 4.92 to 4.67 %, and raised LogisticDetection from
-    0.953 to 0.972 and from 0.963 to 0.980; TSTR 0.902 and 0.909 against 0.901
-    and 0.904, gradient-boosting detection 0.663 and 0.636 against 0.674 and
-    0.658. ``"linear"`` gives TabDDPM's original denoiser input.
+    column); it costs about 15 % more fit time. On Adult fitted as ``fit(X, y)``
+    (three seeds, ``benchmarks/results/exp_tabddpm_cc0p.md`` against the
+    default's row in ``suite_adult.md``) it lowered Column Shapes error from 1.93
+    to 1.76 % and all-pairs Column Pair Trends error from 4.92 to 4.67 %, raised
+    LogisticDetection from 0.963 to 0.980 and TSTR from 0.904 to 0.909, with
+    gradient-boosting detection 0.636 against 0.658; fitted as ``fit(X)``, shapes
+    1.78 against 1.89 % and LogisticDetection 0.972 against 0.953. It is not the
+    default because it did not carry to the four shared tables (10,000 rows each,
+    fewer training steps; ``exp_tabddpm_periodic.md`` against ``suite_shared.md``):
+    Column Shapes error rose on 9 of 12 seed-table cells, on credit_default from
+    4.87 to 5.64 %, and LogisticDetection fell on 9 of 12 (bank_marketing 0.942
+    to 0.917).
 
     **Defaults and cost.** Training costs about three denoiser passes per row and
     epoch; sampling costs ``sample_steps`` passes per row. The defaults are
@@ -186,9 +187,9 @@ class TabDDPMGenerator(BaseGenerator):
     15 columns) on a 2-core CPU in well under 15 minutes: TabDDPM's tuned Adult
     denoiser (six layers up to 1024 wide, 30,000 steps of 4,096 rows) would take
     hours there. On that CPU (AMD EPYC, one torch thread, the other core running
-    another fit) the default fit took about 7 minutes (413 s, an epoch about
-    0.5 s) and sampling 26,048 rows with 100 steps about 16 s (50 steps: about
-    half that; ``suite_adult.md``). ``eta=0.5`` with 100 strided steps scored better than both
+    another fit) the default ``fit(X, y)`` took 381 s (an epoch about 0.5 s) and
+    sampling 26,048 rows with 100 steps about 15 s (``suite_adult.md``); 50 steps
+    take about half that. ``eta=0.5`` with 100 strided steps scored better than both
     ``eta=1`` and ``eta=0`` and than all 1,000 steps, at a tenth of their cost;
     ``eta=0`` also puts too much mass in the tails of numeric columns.
     ``transform`` returns the encoded table.
@@ -241,7 +242,7 @@ class TabDDPMGenerator(BaseGenerator):
         dims=(256, 256, 256),
         dropout=0.0,
         embedding_dim=128,
-        numerical_embedding="periodic",
+        numerical_embedding="linear",
         class_conditional=True,
         lr=2e-3,
         weight_decay=0.0,

@@ -136,13 +136,12 @@ def test_no_label_without_a_class_target(adult):
 
 def test_periodic_numerical_embedding(fitted_adult):
     _, X, y = fitted_adult
-    gen = _small(epochs=2).fit(X, y)  # periodic is the default
+    gen = _small(epochs=2, numerical_embedding="periodic").fit(X, y)
     embedding = gen.net_.module_.denoiser.numerical_embedding
     assert embedding.frequencies.shape[0] == gen.net_.module_.diffusion.n_numerical
     X_new, _ = gen.sample(50, random_state=0)
     assert (X_new.dtypes == X.dtypes).all() and not X_new.isna().any().any()
-    linear = _small(epochs=1, numerical_embedding="linear").fit(X)
-    assert linear.net_.module_.denoiser.numerical_embedding is None
+    assert _small(epochs=1).fit(X).net_.module_.denoiser.numerical_embedding is None
 
 
 def test_random_state_reproducibility(adult):
