@@ -30,7 +30,14 @@ def test_run_writes_json_and_markdown(results_dir):
     assert tvae["cost"]["fit_seconds"] > 0 and tvae["cost"]["sample_rows_per_second"] > 0
     # The reference row has no privacy metrics (it *is* the training table).
     assert "dcr_share" not in by_model["real_train"]["metrics"]
+    # Fidelity against the training rows: the reference row is the holdout
+    # scored against them, so it is real data, not the training rows themselves.
+    for record in by_model["real_train"], tvae:
+        assert 0 <= record["metrics"]["column_shapes_vs_train"] <= 1
+        assert 0 <= record["metrics"]["column_pair_trends_vs_train"] <= 1
+    assert by_model["real_train"]["metrics"]["column_shapes_vs_train"] < 1
     text = (results_dir / "t.md").read_text()
+    assert "Shapes err % vs train" in text
     assert "## iris" in text and "TVAEGenerator (epochs=1, batch_size=32" in text
     # SDV may be absent: then its row is a note, not a crash; else a table row.
     assert "CopulaGANSynthesizer" in text
@@ -82,6 +89,20 @@ def test_report_rebuilds_markdown(results_dir):
     (results_dir / "m.md").unlink()
     assert suite.main(["report", "--name", "m"]) == 0
     assert "## iris" in (results_dir / "m.md").read_text()
+    # Results made before the "vs train" metrics existed show no empty columns.
+    result = json.loads((results_dir / "m.json").read_text())
+    for record in result["runs"]:
+        for key in [k for k in record["metrics"] if k.endswith("_vs_train")]:
+            del record["metrics"][key]
+    (results_dir / "m.json").write_text(json.dumps(result))
+    assert suite.main(["report", "--name", "m"]) == 0
+    text = (results_dir / "m.md").read_text()
+    assert "vs train" not in text and "| Shapes err % |" in text
+    # Merged with a later seed that has them: the cell says how many seeds it has.
+    suite.main(["run", "--datasets", "iris", "--models", "tvae", "--seeds", "1",
+                "--epochs", "1", "--threads", "1", "--name", "m1"])
+    assert suite.main(["merge", "m", "m1", "--name", "mm"]) == 0
+    assert "(n=1)" in (results_dir / "mm.md").read_text()
 
 
 def test_bad_override_is_one_line():
