@@ -115,7 +115,11 @@ class LatentDiffusionGenerator(BaseGenerator):
         In a ``partial_fit`` call, 0 continues the diffusion model only.
     diffusion_dim : int, default=256
         Hidden width of the denoiser MLP (its layers are ``dim, 2 dim, 2 dim,
-        dim``).
+        dim``). Wider is not safely better at the default ``diffusion_lr``: on
+        Adult, 512 collapsed in two of three seeds (Column Shapes error 18.6 and
+        9.8 %) and helped in the third (2.6 % against 3.2 % at 256;
+        ``benchmarks/results/exp_latent_diffusion_512.md``), at about three
+        times the fit time (1,629 s against 508 s on one CPU core).
     diffusion_lr : float, default=1e-3
         Learning rate of the denoiser's Adam optimiser.
     sample_steps : int, default=50
