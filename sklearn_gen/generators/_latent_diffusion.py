@@ -115,11 +115,13 @@ class LatentDiffusionGenerator(BaseGenerator):
         In a ``partial_fit`` call, 0 continues the diffusion model only.
     diffusion_dim : int, default=256
         Hidden width of the denoiser MLP (its layers are ``dim, 2 dim, 2 dim,
-        dim``). Wider is not safely better at the default ``diffusion_lr``: on
-        Adult, 512 collapsed in two of three seeds (Column Shapes error 18.6 and
-        9.8 %) and helped in the third (2.6 % against 3.2 % at 256;
-        ``benchmarks/results/exp_latent_diffusion_512.md``), at about three
-        times the fit time (1,629 s against 508 s on one CPU core).
+        dim``). Wider needs a lower ``diffusion_lr``: on Adult, 512 at the
+        default rate collapsed in two of three seeds (Column Shapes error 18.6
+        and 9.8 %; ``benchmarks/results/exp_latent_diffusion_512.md``), while
+        512 with ``diffusion_lr=5e-4`` was stable and better than the default
+        on average (shapes error 2.8 against 3.2 %, LogisticDetection 0.90
+        against 0.87; ``benchmarks/results/exp_ld512_lr5e4.md``), at about
+        three times the fit time (1,570 to 2,020 s on one CPU core).
     diffusion_lr : float, default=1e-3
         Learning rate of the denoiser's Adam optimiser.
     sample_steps : int, default=50
