@@ -1,28 +1,13 @@
 """skorch net for diffusion models trained on a noise-prediction objective (TabDDPM)."""
 
-import copy
-
 import torch
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import PassthroughScoring
 
+from ._ema import EMAMixin, ExponentialMovingAverage
 from ._nets import TableNet
 
 
-class ExponentialMovingAverage(Callback):
-    """Keep ``net.ema_module_`` an exponential moving average of ``net.module_``.
-
-    After every training batch, ``ema <- d * ema + (1 - d) * weights`` with
-    ``d = min(net.ema_decay, (1 + k) / (10 + k))`` after ``k`` updates: the warm-up
-    keeps the average close to the weights early on, so a short fit still samples
-    from a trained model. Buffers (the noise schedule) are constant and not averaged.
-    """
-
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        if training and net.ema_decay > 0:
-            net.update_ema()
-
-
-class DiffusionNet(TableNet):
+class DiffusionNet(EMAMixin, TableNet):
     """Trains a :class:`~sklearn_gen.nn._diffusion.TabDDPMModule` (TabDDPM objective).
 
     Every step draws, from ``rng_``, a timestep ``t ~ U{0..T-1}`` per row, Gaussian
@@ -84,10 +69,7 @@ class DiffusionNet(TableNet):
 
     def initialize_module(self):
         super().initialize_module()
-        ema = copy.deepcopy(self.module_)
-        ema.requires_grad_(False)
-        self.ema_module_ = ema
-        self.ema_updates_ = 0
+        self.reset_ema(fresh=True)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -97,22 +79,6 @@ class DiffusionNet(TableNet):
         )
         self.optimizer_ = self.optimizer(*pgroups, **params)
         return self
-
-    @torch.no_grad()
-    def update_ema(self):
-        """One step of the moving average of the weights (see ``ema_decay``)."""
-        k = self.ema_updates_
-        decay = min(float(self.ema_decay), (1.0 + k) / (10.0 + k))
-        averaged = [p for p in self.ema_module_.parameters()]
-        current = [p.detach() for p in self.module_.parameters()]
-        torch._foreach_lerp_(averaged, current, 1.0 - decay)
-        self.ema_updates_ = k + 1
-
-    def sampling_module(self):
-        """The module to sample with: the moving average, unless it is disabled."""
-        if self.ema_decay > 0 and getattr(self, "ema_updates_", 0) > 0:
-            return self.ema_module_
-        return self.module_
 
     # ------------------------------------------------------------ data path
 

@@ -5,6 +5,7 @@ from skorch.utils import TeeGenerator
 
 from ..nn._latent import AdaptiveBeta, edm_loss
 from ._batching import IndexBatchIterator
+from ._ema import EMAMixin, ExponentialMovingAverage
 from ._nets import TableNet
 
 #: Rows encoded per forward pass when the training table is mapped to latents.
@@ -34,7 +35,7 @@ class _StagedBatches:
         return iter(self._iterator())
 
 
-class LatentDiffusionNet(TableNet):
+class LatentDiffusionNet(EMAMixin, TableNet):
     """Trains TabSyn: a transformer VAE, then an EDM diffusion model in its latent.
 
     The epochs of one ``fit`` / ``partial_fit`` call (``max_epochs``) are split:
@@ -70,6 +71,10 @@ class LatentDiffusionNet(TableNet):
         Start, floor and decay factor of the KL weight.
     beta_patience : int
         Epochs without a better reconstruction loss before beta decays.
+    ema_decay : float, default=0.0
+        Decay of the exponential moving average of the denoiser's weights kept in
+        ``ema_denoiser_`` and sampled from (:meth:`sampling_module`); 0 disables
+        it. The average restarts whenever the latent space does (a VAE stage).
     **kwargs
         As for :class:`TableNet`.
     """
@@ -86,6 +91,7 @@ class LatentDiffusionNet(TableNet):
         beta_min=1e-5,
         beta_lambda=0.7,
         beta_patience=10,
+        ema_decay=0.0,
         **kwargs,
     ):
         super().__init__(module, criterion, *args, **kwargs)
@@ -96,6 +102,14 @@ class LatentDiffusionNet(TableNet):
         self.beta_min = beta_min
         self.beta_lambda = beta_lambda
         self.beta_patience = beta_patience
+        self.ema_decay = ema_decay
+
+    ema_source = "denoiser_"
+    ema_target = "ema_denoiser_"
+
+    @property
+    def _default_callbacks(self):
+        return [*super()._default_callbacks, ("ema", ExponentialMovingAverage())]
 
     # ------------------------------------------------------------ components
 
@@ -103,6 +117,7 @@ class LatentDiffusionNet(TableNet):
         super().initialize_module()
         params = self.get_params_for("denoiser")
         self.denoiser_ = self.initialized_instance(self.denoiser, params)
+        self.reset_ema(fresh=True)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -124,6 +139,9 @@ class LatentDiffusionNet(TableNet):
         return self
 
     # ------------------------------------------------------------ stages
+
+    def ema_active(self):
+        return self.stage_ == "diffusion"
 
     @property
     def stage_(self):
@@ -215,6 +233,8 @@ class LatentDiffusionNet(TableNet):
                 # stage): new scale.
                 self.denoiser_.set_latent_stats(z)
                 self.latent_stats_set_ = True
+                # A new latent space: the old average denoises another one.
+                self.reset_ema()
             self.vae_changed_ = False
             self._latents = self.denoiser_.standardize(z)
         return self._latents

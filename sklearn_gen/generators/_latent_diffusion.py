@@ -124,6 +124,11 @@ class LatentDiffusionGenerator(BaseGenerator):
         three times the fit time (1,570 to 2,020 s on one CPU core).
     diffusion_lr : float, default=1e-3
         Learning rate of the denoiser's Adam optimiser.
+    ema_decay : float, default=0.0
+        Decay of an exponential moving average of the denoiser's weights, kept
+        during the diffusion stage and sampled from (0: sample with the trained
+        weights themselves; TabDDPMGenerator's default is 0.999).
+        The average restarts with every VAE stage (a new latent space).
     sample_steps : int, default=50
         Noise levels of the sampler; fewer is faster and coarser.
     inpainting_resamples : int, default=5
@@ -147,7 +152,8 @@ class LatentDiffusionGenerator(BaseGenerator):
         The fitted encoder (``encoder_.schema_`` describes every column).
     net_ : skorch.NeuralNet
         The trained network wrapper: ``net_.module_`` is the VAE,
-        ``net_.denoiser_`` the diffusion model.
+        ``net_.denoiser_`` the diffusion model and ``net_.ema_denoiser_`` its
+        moving average (sampled from when ``ema_decay > 0``).
     history_ : skorch.History
         Per-epoch training history (``history_[:, "train_loss"]``, ``"stage"``,
         and ``"beta"`` / ``"train_reconstruction"`` / ``"train_kl"`` in VAE
@@ -208,6 +214,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         "vae_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "diffusion_dim": [Interval(numbers.Integral, 2, None, closed="left")],
         "diffusion_lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "ema_decay": [Interval(numbers.Real, 0, 1, closed="left")],
         "sample_steps": [Interval(numbers.Integral, 1, None, closed="left")],
         "inpainting_resamples": [Interval(numbers.Integral, 1, None, closed="left")],
     }
@@ -227,6 +234,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         vae_epochs=100,
         diffusion_dim=256,
         diffusion_lr=1e-3,
+        ema_decay=0.0,
         sample_steps=50,
         inpainting_resamples=5,
         identifiers="regenerate",
@@ -250,6 +258,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         self.vae_epochs = vae_epochs
         self.diffusion_dim = diffusion_dim
         self.diffusion_lr = diffusion_lr
+        self.ema_decay = ema_decay
         self.sample_steps = sample_steps
         self.inpainting_resamples = inpainting_resamples
         self.identifiers = identifiers
@@ -318,6 +327,7 @@ class LatentDiffusionGenerator(BaseGenerator):
             beta_min=float(self.beta_min),
             beta_lambda=float(self.beta_lambda),
             beta_patience=int(self.beta_patience),
+            ema_decay=float(self.ema_decay),
             **net_kwargs,
         )
 
@@ -352,7 +362,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         if not net.diffusion_ready():  # e.g. interrupted during the VAE stage
             resume = getattr(self, "_resume_", None)
             raise NotFittedError(net.not_ready_message(type(self).__name__, resume))
-        vae, denoiser = net.module_, net.denoiser_
+        vae, denoiser = net.module_, net.sampling_module()
         step = _CPU_SAMPLE_BLOCK if self.device_ == "cpu" else max(n_samples, 1)
         parts = []
         for start in range(0, n_samples, step):

@@ -188,6 +188,38 @@ def test_partial_fit_with_zero_vae_epochs_keeps_the_vae(adult):
     torch.testing.assert_close(gen.net_.denoiser_.latent_std, den_before["latent_std"])
 
 
+def test_ema_averages_the_denoiser_over_diffusion_batches_only(adult):
+    small = adult.iloc[:600]
+    params = dict(SMALL, epochs=6, vae_epochs=3, batch_size=256)
+    plain = make_generator(LatentDiffusionGenerator, **params).fit(small)
+    assert plain.net_.sampling_module() is plain.net_.denoiser_
+    averaged = make_generator(LatentDiffusionGenerator, ema_decay=0.9, **params)
+    averaged.fit(small)
+    net = averaged.net_
+    assert net.sampling_module() is net.ema_denoiser_
+    # Three diffusion epochs of three batches: VAE batches do not count.
+    assert net.ema_updates_ == 9
+    # The average changes nothing about training, lags the weights, and carries
+    # the denoiser's latent standardisation.
+    for a, b in zip(plain.net_.denoiser_.parameters(), net.denoiser_.parameters()):
+        torch.testing.assert_close(a, b)
+    assert not all(
+        torch.equal(a, b)
+        for a, b in zip(net.denoiser_.parameters(), net.ema_denoiser_.parameters())
+    )
+    torch.testing.assert_close(net.ema_denoiser_.latent_std, net.denoiser_.latent_std)
+    rows = averaged.sample(50, random_state=0)
+    assert not rows.equals(plain.sample(50, random_state=0))
+    restored = pickle.loads(pickle.dumps(averaged))
+    pd.testing.assert_frame_equal(restored.sample(50, random_state=0), rows)
+    # Continuing the diffusion stage continues the average; a new VAE stage (a
+    # new latent space) restarts it.
+    averaged.set_params(vae_epochs=0, epochs=1).partial_fit(small)
+    assert averaged.net_.ema_updates_ == 12
+    averaged.set_params(vae_epochs=1, epochs=2).partial_fit(small)
+    assert averaged.net_.ema_updates_ == 3
+
+
 def test_global_random_state_is_left_alone(adult):
     np.random.seed(123)
     torch.manual_seed(123)
@@ -212,6 +244,7 @@ def test_global_random_state_is_left_alone(adult):
         (dict(vae_lr=0.0), InvalidParameterError, "vae_lr"),
         (dict(sample_steps=0), InvalidParameterError, "sample_steps"),
         (dict(d_token=2.5), InvalidParameterError, "d_token"),
+        (dict(ema_decay=1.0), InvalidParameterError, "ema_decay"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(adult, params, error, message):
