@@ -206,3 +206,14 @@ def md_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def write_result(out, result, markdown):
+    """Write ``result`` to ``out`` + ``.json`` and its report ``markdown(result)`` to
+    ``out`` + ``.md`` (``out`` a path without suffix; its folder is created)."""
+    import json
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
+    out.with_suffix(".md").write_text(markdown(result))

@@ -24,7 +24,6 @@ The real 80 % is the reference row, as in the suite. Results go to ``--out`` +
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import time
@@ -34,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (  # noqa: E402
-    REPO, fmt, log, machine_info, machine_line, md_table, mean_std,
+    REPO, fmt, log, machine_info, machine_line, md_table, mean_std, write_result,
 )
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -181,11 +180,8 @@ def main(argv=None):
         delayed(run_seed)(args.dataset, seed, params, args.threads, args.max_rows)
         for seed in args.seeds
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
-    out.with_suffix(".md").write_text(markdown(result))
-    log(f"wrote {out}.json and {out}.md")
+    write_result(args.out, result, markdown)
+    log(f"wrote {args.out}.json and {args.out}.md")
     return result
 
 

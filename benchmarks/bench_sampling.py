@@ -29,7 +29,6 @@ cores other processes used meanwhile (0 = a quiet machine; see
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -41,6 +40,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks._common import (
     REPO, OtherCPU, log, machine_info, machine_line, md_table, wait_for_quiet,
+    write_result,
 )
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -179,13 +179,10 @@ def main(argv=None):
         "machine": machine_info(), "repeats": args.repeats, "fit_rows": n_fit,
         "records": [],
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.models:
         result["records"].append(run_model(name, X, args.rows, args.repeats, args.seed))
-        out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
-        out.with_suffix(".md").write_text(markdown(result))
-    log(f"wrote {out}.json and {out}.md")
+        write_result(args.out, result, markdown)  # after each model: runs are long
+    log(f"wrote {args.out}.json and {args.out}.md")
     return result
 
 
