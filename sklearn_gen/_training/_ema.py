@@ -25,9 +25,9 @@ class EMAMixin:
 
     A net using it lists ``("ema", ExponentialMovingAverage())`` among its
     callbacks, has an ``ema_decay`` parameter (0 disables the average) and calls
-    :meth:`reset_ema` once its averaged module exists. Buffers (e.g. the latent
-    standardisation) are not averaged but copied, so the average always carries the
-    module's current ones.
+    :meth:`reset_ema` once its averaged module exists, and again whenever the
+    module's buffers change (e.g. LatentDiffusion's latent standardisation): buffers
+    are not averaged, they are copied at a reset.
     """
 
     #: Attribute names of the averaged module and of its average.
@@ -70,9 +70,6 @@ class EMAMixin:
             [p.detach() for p in source.parameters()],
             1.0 - decay,
         )
-        buffers = list(average.buffers())
-        if buffers:
-            torch._foreach_copy_(buffers, list(source.buffers()))
         self.ema_updates_ = k + 1
 
     def sampling_module(self):
