@@ -131,8 +131,10 @@ class LatentDiffusionGenerator(BaseGenerator):
         restarts with every VAE stage (a new latent space). On Adult, 0.999
         lowered the Column Shapes error on each of three seeds (2.51 against
         3.27 % on average) and raised LogisticDetection (0.901 against 0.861)
-        at no extra fit time (``benchmarks/results/exp_ld_ema.md``); it stays
-        off by default until measured on the other benchmark tables.
+        at no extra fit time (``benchmarks/results/exp_ld_ema.md``), and on one
+        seed of each of the four other benchmark tables it lowered the error
+        too (``exp_ld_shared_ema_s0.md``); it stays off by default until all
+        seeds of those tables are measured.
     sample_steps : int, default=50
         Noise levels of the sampler; fewer is faster and coarser.
     inpainting_resamples : int, default=5
