@@ -217,3 +217,18 @@ def write_result(out, result, markdown):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
     out.with_suffix(".md").write_text(markdown(result))
+
+
+def report_header(title, result):
+    """The opening lines of a Markdown report: the title, the commands that made
+    ``result`` (to re-run it) and the machine they ran on."""
+    return [
+        f"# {title}",
+        "",
+        "Made by (from the repository root):",
+        "",
+        *[f"    {c}" for c in result.get("commands", [])],
+        "",
+        f"Machine: {machine_line(result['machine'])}.",
+        "",
+    ]

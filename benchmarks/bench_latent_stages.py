@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (  # noqa: E402
-    REPO, fmt, log, machine_info, machine_line, md_table, mean_std, write_result,
+    REPO, fmt, log, machine_info, md_table, mean_std, report_header, write_result,
 )
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -110,14 +110,7 @@ def markdown(result):
     fit = mean_std([r["fit_seconds"] for r in records])
     params = ", ".join(f"{k}={v}" for k, v in result["params"].items()) or "defaults"
     return "\n".join([
-        f"# LatentDiffusionGenerator stage by stage: {result['dataset']}",
-        "",
-        "Made by (from the repository root):",
-        "",
-        *[f"    {c}" for c in result["commands"]],
-        "",
-        f"Machine: {machine_line(result['machine'])}.",
-        "",
+        *report_header(f"LatentDiffusionGenerator stage by stage: {result['dataset']}", result),
         f"LatentDiffusionGenerator ({params}) fitted on the suite's 80 % split "
         f"(seeds {', '.join(str(r['seed']) for r in records)}; fit "
         f"{fmt(fit, 0)} s each, one torch thread). The round trip decodes the "

@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (
-    REPO, OtherCPU, log, machine_info, machine_line, md_table, wait_for_quiet,
+    REPO, OtherCPU, log, machine_info, md_table, report_header, wait_for_quiet,
     write_result,
 )
 
@@ -119,14 +119,7 @@ def markdown(result):
                 f"{run['seconds_per_100k_rows']:.1f}", f"{run['other_cores']:.2f}",
             ])
     return "\n".join([
-        "# Sampling speed on Adult",
-        "",
-        "Made by (from the repository root):",
-        "",
-        *[f"    {c}" for c in result["commands"]],
-        "",
-        f"Machine: {machine_line(result['machine'])}.",
-        "",
+        *report_header("Sampling speed on Adult", result),
         "Each model fitted for one epoch at otherwise default parameters on "
         f"{result['fit_rows']:,} Adult rows (sampling cost does not depend on "
         "training length), then "

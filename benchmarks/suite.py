@@ -61,9 +61,9 @@ from ._common import (
     fmt,
     log,
     machine_info,
-    machine_line,
     md_table,
     mean_std,
+    report_header,
     tree_cpu_seconds,
     wait_for_quiet,
 )
@@ -457,16 +457,8 @@ def _model_order(models):
 
 
 def markdown(result, name):
-    machine = result["machine"]
     lines = [
-        f"# Benchmark suite: `{name}`",
-        "",
-        "Made by (from the repository root):",
-        "",
-        *[f"    {c}" for c in result.get("commands", [])],
-        "",
-        f"Machine: {machine_line(machine)}.",
-        "",
+        *report_header(f"Benchmark suite: `{name}`", result),
         "Protocol: split 80/20 (seeded, stratified for a class target), fit on the 80 %, "
         "sample as many rows, score against the real 20 %. Errors are `1 - score` in %; "
         "detection scores are SDMetrics-style (1 = indistinguishable); TSTR is ROC AUC "
