@@ -232,3 +232,44 @@ def report_header(title, result):
         f"Machine: {machine_line(result['machine'])}.",
         "",
     ]
+
+
+def parse_assignments(items, what="--set"):
+    """``["epochs=100", "eta=None"]`` -> ``{"epochs": 100, "eta": None}``: each value
+    read as a Python literal, or kept as a bare string."""
+    import ast
+
+    params = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{what} expects PARAM=VALUE, got {item!r}")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value  # a bare string
+    return params
+
+
+#: Metric columns of the per-seed benchmark reports that score sample sets with the
+#: suite's ``evaluate``: (column header, metric key, shown as an error in %?, digits).
+METRIC_COLUMNS = [
+    ("Shapes err %", "column_shapes", True, 2),
+    ("Trends err % (all pairs)", "column_pair_trends", True, 2),
+    ("Shapes err % vs train", "column_shapes_vs_train", True, 2),
+    ("Trends err % (all pairs) vs train", "column_pair_trends_vs_train", True, 2),
+    ("LogisticDetection", "detection", False, 3),
+    ("GB detection", "detection_gb", False, 3),
+    ("TSTR", "ml_efficacy", False, 3),
+    ("DCR share %", "dcr_share", True, 1),
+]
+
+
+def metric_cell(metrics, key, as_error, digits):
+    """``mean ± std`` over seeds of one metric, given each seed's metrics dict;
+    scores shown as errors ``100 * (1 - score)``, the DCR share in %."""
+    values = [m.get(key) for m in metrics]
+    values = [v for v in values if v is not None]
+    if as_error:
+        values = [100 * v if key == "dcr_share" else 100 * (1 - v) for v in values]
+    return fmt(mean_std(values), digits)

@@ -33,22 +33,12 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (  # noqa: E402
-    REPO, fmt, log, machine_info, md_table, mean_std, report_header, write_result,
+    METRIC_COLUMNS, REPO, fmt, log, machine_info, md_table, mean_std, metric_cell,
+    parse_assignments, report_header, write_result,
 )
 
 RESULTS = REPO / "benchmarks" / "results"
 
-#: (column header, metric key, as an error in %?, digits)
-COLUMNS = [
-    ("Shapes err %", "column_shapes", True, 2),
-    ("Trends err % (all pairs)", "column_pair_trends", True, 2),
-    ("Shapes err % vs train", "column_shapes_vs_train", True, 2),
-    ("Trends err % (all pairs) vs train", "column_pair_trends_vs_train", True, 2),
-    ("LogisticDetection", "detection", False, 3),
-    ("GB detection", "detection_gb", False, 3),
-    ("TSTR", "ml_efficacy", False, 3),
-    ("DCR share %", "dcr_share", True, 1),
-]
 ROWS = {
     "real": "Real 80 % (reference)",
     "round_trip": "VAE round trip (decoded posterior means of the 80 %)",
@@ -91,20 +81,12 @@ def run_seed(dataset_name, seed, params, threads, max_rows):
     return record
 
 
-def _cell(records, row, key, as_error, digits):
-    values = [r["metrics"][row].get(key) for r in records]
-    values = [v for v in values if v is not None]
-    if as_error:
-        values = [100 * (1 - v) for v in values] if key != "dcr_share" else [
-            100 * v for v in values]
-    return fmt(mean_std(values), digits)
-
-
 def markdown(result):
     """The Markdown report of a result."""
     records = result["records"]
     rows = [
-        [label, *[_cell(records, row, key, err, d) for _, key, err, d in COLUMNS]]
+        [label, *[metric_cell([r["metrics"][row] for r in records], key, err, d)
+                  for _, key, err, d in METRIC_COLUMNS]]
         for row, label in ROWS.items()
     ]
     fit = mean_std([r["fit_seconds"] for r in records])
@@ -120,25 +102,9 @@ def markdown(result):
         "seeds; the round trip's DCR share is above 50 % because its rows are "
         "near copies of training rows).",
         "",
-        md_table(["Rows", *[c[0] for c in COLUMNS]], rows),
+        md_table(["Rows", *[c[0] for c in METRIC_COLUMNS]], rows),
         "",
     ])
-
-
-def _parse_set(values):
-    """``--set epochs=100`` -> ``{"epochs": 100}``."""
-    import ast
-
-    params = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set expects PARAM=VALUE, got {item!r}")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value  # a bare string
-    return params
 
 
 def main(argv=None):
@@ -163,7 +129,7 @@ def main(argv=None):
     if args.dataset not in DATASETS:
         raise SystemExit(f"--dataset must be one of {sorted(DATASETS)}, "
                          f"got {args.dataset!r}")
-    params = _parse_set(args.set)
+    params = parse_assignments(args.set)
     argv = sys.argv[1:] if argv is None else argv
     result = {
         "commands": ["python benchmarks/bench_latent_stages.py " + shlex.join(argv)],

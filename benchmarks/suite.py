@@ -202,7 +202,8 @@ def fit_model(name, train, params, *, seed, device, target=None):
     """Fit model ``name`` on ``train``; return ``sample(n) -> DataFrame``.
 
     With ``target`` (ours only), the model is fitted as ``fit(X, y)`` with that
-    column as ``y``; its samples still have every column.
+    column as ``y``; its samples still have every column. For ours, the fitted
+    generator is the function's ``model`` attribute (to change sampling parameters).
     """
     if name in OURS:
         import sklearn_gen
@@ -213,14 +214,18 @@ def fit_model(name, train, params, *, seed, device, target=None):
         model = cls(**{"device": device, "random_state": seed, **params})
         if target is None:
             model.fit(train)
-            return lambda n: model.sample(n, random_state=seed)
-        model.fit(train.drop(columns=[target]), train[target])
 
-        def sample_with_target(n):
-            X, y = model.sample(n, random_state=seed)  # fitted with y: (X, y)
-            return X.assign(**{target: y.to_numpy()})
+            def sample_ours(n):
+                return model.sample(n, random_state=seed)
+        else:
+            model.fit(train.drop(columns=[target]), train[target])
 
-        return sample_with_target
+            def sample_ours(n):
+                X, y = model.sample(n, random_state=seed)  # fitted with y: (X, y)
+                return X.assign(**{target: y.to_numpy()})
+
+        sample_ours.model = model
+        return sample_ours
     if name in PEERS:
         from sdv.metadata import Metadata
         from sdv import single_table
