@@ -71,7 +71,7 @@ class LatentDiffusionNet(EMAMixin, TableNet):
         Start, floor and decay factor of the KL weight.
     beta_patience : int
         Epochs without a better reconstruction loss before beta decays.
-    ema_decay : float, default=0.0
+    ema_decay : float, default=0.999
         Decay of the exponential moving average of the denoiser's weights kept in
         ``ema_denoiser_`` and sampled from (:meth:`sampling_module`); 0 disables
         it. The average restarts whenever the latent space does (a VAE stage).
@@ -91,7 +91,7 @@ class LatentDiffusionNet(EMAMixin, TableNet):
         beta_min=1e-5,
         beta_lambda=0.7,
         beta_patience=10,
-        ema_decay=0.0,
+        ema_decay=0.999,
         **kwargs,
     ):
         super().__init__(module, criterion, *args, **kwargs)
