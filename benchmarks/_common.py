@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+#: Where the benchmarks write their JSON and Markdown results.
+RESULTS = REPO / "benchmarks" / "results"
 
 _PACKAGES = (
     "sklearn_gen", "torch", "scikit-learn", "skorch", "sdv", "ctgan", "rdt",

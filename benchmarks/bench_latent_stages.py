@@ -33,11 +33,10 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (  # noqa: E402
-    METRIC_COLUMNS, REPO, fmt, log, machine_info, md_table, mean_std, metric_cell,
+    METRIC_COLUMNS, RESULTS, fmt, log, machine_info, md_table, mean_std, metric_cell,
     parse_assignments, report_header, write_result,
 )
 
-RESULTS = REPO / "benchmarks" / "results"
 
 ROWS = {
     "real": "Real 80 % (reference)",

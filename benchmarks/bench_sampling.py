@@ -39,11 +39,10 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import (
-    REPO, OtherCPU, log, machine_info, md_table, report_header, wait_for_quiet,
+    RESULTS, OtherCPU, log, machine_info, md_table, report_header, wait_for_quiet,
     write_result,
 )
 
-RESULTS = REPO / "benchmarks" / "results"
 
 #: Suite name -> (class, single-epoch parameters, default rows to sample, the
 #: CONDITIONS it is timed on). Only conditions a model meets by construction are

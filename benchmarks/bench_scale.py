@@ -54,9 +54,8 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import REPO, log, machine_info, machine_line, md_table
+from benchmarks._common import REPO, RESULTS, log, machine_info, machine_line, md_table
 
-RESULTS = REPO / "benchmarks" / "results"
 GIB = 2**30
 MIB = 2**20
 _PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -56,6 +56,7 @@ import pandas as pd
 
 from ._common import (
     REPO,
+    RESULTS,
     OtherCPU,
     PeakRSS,
     fmt,
@@ -68,7 +69,6 @@ from ._common import (
     wait_for_quiet,
 )
 
-RESULTS = REPO / "benchmarks" / "results"
 SHARED = REPO.parent / "shared" / "datasets"
 
 # ------------------------------------------------------------------ datasets
