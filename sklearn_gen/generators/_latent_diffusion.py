@@ -131,7 +131,7 @@ class LatentDiffusionGenerator(BaseGenerator):
         during the diffusion stage and sampled from (0: sample with the trained
         weights themselves). The average restarts with every VAE stage (a new
         latent space). It changes nothing about training and costs no fit time;
-        paired with 0 on the same trained networks, 0.999 lowered the Column
+        against 0 on the same seeds and splits, 0.999 lowered the Column
         Shapes error on every one of three seeds of Adult (2.51 against 3.27 % on
         average; LogisticDetection 0.901 against 0.861;
         ``benchmarks/results/exp_ld_ema.md``) and of each of the four other

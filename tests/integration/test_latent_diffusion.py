@@ -188,6 +188,12 @@ def test_partial_fit_with_zero_vae_epochs_keeps_the_vae(adult):
     torch.testing.assert_close(gen.net_.denoiser_.latent_std, den_before["latent_std"])
 
 
+def test_samples_from_the_moving_average_by_default(fitted_adult):
+    net = fitted_adult.net_
+    assert fitted_adult.ema_decay == 0.999 and net.ema_decay == 0.999
+    assert net.sampling_module() is net.ema_denoiser_
+
+
 def test_ema_averages_the_denoiser_over_diffusion_batches_only(adult):
     small = adult.iloc[:600]
     params = dict(SMALL, epochs=6, vae_epochs=3, batch_size=256)
