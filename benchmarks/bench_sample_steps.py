@@ -110,7 +110,6 @@ def run_seed(model_name, dataset_name, seed, params, grid, fit_target, threads, 
             f"{1 - metrics['column_shapes']:.2%}, trends "
             f"{1 - metrics['column_pair_trends']:.2%}, detection "
             f"{metrics['detection']:.3f}")
-    model.set_params(**fitted)
     return record
 
 
